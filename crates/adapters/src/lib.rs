@@ -1,0 +1,3 @@
+//! Implementations of the application's ports with real technology.
+
+pub mod sql;

@@ -1,0 +1,32 @@
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
+
+/// How to reach the database and how many connections to keep.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+/// Opens a connection pool. SQLite files are switched to WAL so that readers never wait for the
+/// writer, and wait (instead of failing) for the write lock.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    let is_sqlite = settings.url.starts_with("sqlite:");
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(if is_sqlite { 1 } else { 0 })
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DatabaseBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+        db.execute_unprepared("PRAGMA busy_timeout = 5000").await?;
+    }
+    Ok(db)
+}

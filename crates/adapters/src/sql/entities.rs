@@ -1,0 +1,65 @@
+//! sea-orm entities: the adapter's private view of the tables. They never leave this crate.
+
+pub mod orders {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        pub customer_id: String,
+        pub order_ts: i64,
+        pub item_count: i32,
+        pub total_cents: i64,
+        pub fingerprint: String,
+        pub received_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod order_items {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_items")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub customer_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_ts: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub position: i32,
+        pub item_id: String,
+        pub cost_cents: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod customer_summaries {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customer_summaries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub customer_id: String,
+        pub item_count: i64,
+        pub total_cents: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,261 @@
+use std::collections::{BTreeMap, HashMap};
+
+use application::ports::{
+    CustomerSummary, InsertError, ItemKey, OrderStore, PurchasedItem, StoreError,
+};
+use async_trait::async_trait;
+use domain::{CustomerId, Fingerprint, ItemId, Money, Order, OrderId, OrderTimestamp};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr, TransactionTrait,
+};
+
+use super::entities::{customer_summaries, order_items, orders};
+use super::errors::{corrupt, store_error};
+
+/// Rows per multi-row INSERT: far below the bind-parameter limits of SQLite (32766) and MySQL
+/// (65535) at six columns a row.
+const INSERT_CHUNK: usize = 1000;
+
+/// The order store on SQLite or MySQL (`sea-orm`). Per-customer aggregates are updated in the
+/// same transaction as the orders, so summaries never need a scan of the items.
+#[derive(Debug, Clone)]
+pub struct SqlOrderStore {
+    db: DatabaseConnection,
+}
+
+impl SqlOrderStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+fn ts_to_db(ts: OrderTimestamp) -> i64 {
+    // Timestamps are bounded to the year 2100 by the domain, far within i64.
+    i64::try_from(ts.millis()).unwrap_or(i64::MAX)
+}
+
+fn order_rows(
+    order: &Order,
+    received_at: i64,
+) -> (orders::ActiveModel, Vec<order_items::ActiveModel>) {
+    let ts = ts_to_db(order.timestamp());
+    let head = orders::ActiveModel {
+        order_id: Set(order.order_id().as_str().to_owned()),
+        customer_id: Set(order.customer_id().as_str().to_owned()),
+        order_ts: Set(ts),
+        item_count: Set(i32::try_from(order.items().len()).unwrap_or(i32::MAX)),
+        total_cents: Set(order.total().cents()),
+        fingerprint: Set(order.fingerprint().to_hex()),
+        received_at: Set(received_at),
+    };
+    let items = order
+        .items()
+        .iter()
+        .enumerate()
+        .map(|(position, item)| order_items::ActiveModel {
+            customer_id: Set(order.customer_id().as_str().to_owned()),
+            order_ts: Set(ts),
+            order_id: Set(order.order_id().as_str().to_owned()),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            item_id: Set(item.item_id().as_str().to_owned()),
+            cost_cents: Set(item.cost().cents()),
+        })
+        .collect();
+    (head, items)
+}
+
+/// Items and cents to add to each customer's aggregate, in customer-id order: every writer takes
+/// the aggregate row locks in the same order, which rules out deadlocks between batches.
+fn aggregate_deltas(orders: &[Order]) -> BTreeMap<&str, (i64, i64)> {
+    let mut deltas: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for order in orders {
+        let entry = deltas.entry(order.customer_id().as_str()).or_default();
+        entry.0 += order.items().len() as i64;
+        entry.1 += order.total().cents();
+    }
+    deltas
+}
+
+fn purchased_item(row: order_items::Model) -> Result<PurchasedItem, StoreError> {
+    Ok(PurchasedItem {
+        key: ItemKey {
+            timestamp: u64::try_from(row.order_ts)
+                .ok()
+                .and_then(OrderTimestamp::from_millis)
+                .ok_or_else(|| corrupt("order_items.order_ts"))?,
+            order_id: OrderId::parse(row.order_id).map_err(|_| corrupt("order_items.order_id"))?,
+            position: u32::try_from(row.position).map_err(|_| corrupt("order_items.position"))?,
+        },
+        customer_id: CustomerId::parse(row.customer_id)
+            .map_err(|_| corrupt("order_items.customer_id"))?,
+        item_id: ItemId::parse(row.item_id).map_err(|_| corrupt("order_items.item_id"))?,
+        cost: Money::from_cents(row.cost_cents).ok_or_else(|| corrupt("order_items.cost_cents"))?,
+    })
+}
+
+fn summary(row: customer_summaries::Model) -> Result<CustomerSummary, StoreError> {
+    Ok(CustomerSummary {
+        customer_id: CustomerId::parse(row.customer_id)
+            .map_err(|_| corrupt("customer_summaries.customer_id"))?,
+        purchased_items: u64::try_from(row.item_count)
+            .map_err(|_| corrupt("customer_summaries.item_count"))?,
+        total: Money::from_cents(row.total_cents)
+            .ok_or_else(|| corrupt("customer_summaries.total_cents"))?,
+    })
+}
+
+#[async_trait]
+impl OrderStore for SqlOrderStore {
+    async fn stored_fingerprints(
+        &self,
+        ids: &[OrderId],
+    ) -> Result<HashMap<OrderId, Fingerprint>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let rows: Vec<(String, String)> = orders::Entity::find()
+                .select_only()
+                .column(orders::Column::OrderId)
+                .column(orders::Column::Fingerprint)
+                .filter(orders::Column::OrderId.is_in(chunk.iter().map(|id| id.as_str())))
+                .into_tuple()
+                .all(&self.db)
+                .await
+                .map_err(store_error)?;
+            for (id, hex) in rows {
+                let id = OrderId::parse(id).map_err(|_| corrupt("orders.order_id"))?;
+                let fingerprint =
+                    Fingerprint::from_hex(&hex).ok_or_else(|| corrupt("orders.fingerprint"))?;
+                found.insert(id, fingerprint);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn insert_new(&self, orders: &[Order], received_at_ms: u64) -> Result<(), InsertError> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let received_at = i64::try_from(received_at_ms).unwrap_or(i64::MAX);
+        let (heads, items): (Vec<_>, Vec<_>) =
+            orders.iter().map(|o| order_rows(o, received_at)).unzip();
+        let items: Vec<order_items::ActiveModel> = items.into_iter().flatten().collect();
+
+        // Dropping the transaction on any early return rolls it back: all or nothing.
+        let txn = self.db.begin().await.map_err(store_error)?;
+        for chunk in heads.chunks(INSERT_CHUNK) {
+            let inserted = orders::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await;
+            if let Err(err) = inserted {
+                return Err(match err.sql_err() {
+                    Some(SqlErr::UniqueConstraintViolation(_)) => InsertError::AlreadyStored,
+                    _ => InsertError::Store(store_error(err)),
+                });
+            }
+        }
+        for chunk in items.chunks(INSERT_CHUNK) {
+            order_items::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await
+                .map_err(store_error)?;
+        }
+        for (customer, (count, cents)) in aggregate_deltas(orders) {
+            let row = customer_summaries::ActiveModel {
+                customer_id: Set(customer.to_owned()),
+                item_count: Set(count),
+                total_cents: Set(cents),
+            };
+            customer_summaries::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(customer_summaries::Column::CustomerId)
+                        .value(
+                            customer_summaries::Column::ItemCount,
+                            Expr::col(customer_summaries::Column::ItemCount).add(count),
+                        )
+                        .value(
+                            customer_summaries::Column::TotalCents,
+                            Expr::col(customer_summaries::Column::TotalCents).add(cents),
+                        )
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await
+                .map_err(store_error)?;
+        }
+        txn.commit().await.map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn customer_items(
+        &self,
+        customer: &CustomerId,
+        after: Option<ItemKey>,
+        limit: usize,
+    ) -> Result<Vec<PurchasedItem>, StoreError> {
+        use order_items::Column;
+        let mut query =
+            order_items::Entity::find().filter(Column::CustomerId.eq(customer.as_str()));
+        if let Some(key) = after {
+            let ts = ts_to_db(key.timestamp);
+            let order_id = key.order_id.as_str();
+            let position = i64::from(key.position);
+            query = query.filter(
+                Condition::any()
+                    .add(Column::OrderTs.gt(ts))
+                    .add(Column::OrderTs.eq(ts).and(Column::OrderId.gt(order_id)))
+                    .add(
+                        Column::OrderTs
+                            .eq(ts)
+                            .and(Column::OrderId.eq(order_id))
+                            .and(Column::Position.gt(position)),
+                    ),
+            );
+        }
+        query
+            .order_by_asc(Column::OrderTs)
+            .order_by_asc(Column::OrderId)
+            .order_by_asc(Column::Position)
+            .limit(limit as u64)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(purchased_item)
+            .collect()
+    }
+
+    async fn customer_exists(&self, customer: &CustomerId) -> Result<bool, StoreError> {
+        let found = customer_summaries::Entity::find_by_id(customer.as_str().to_owned())
+            .one(&self.db)
+            .await
+            .map_err(store_error)?;
+        Ok(found.is_some())
+    }
+
+    async fn customer_summaries(
+        &self,
+        after: Option<CustomerId>,
+        limit: usize,
+    ) -> Result<Vec<CustomerSummary>, StoreError> {
+        use customer_summaries::Column;
+        let mut query = customer_summaries::Entity::find();
+        if let Some(after) = after {
+            query = query.filter(Column::CustomerId.gt(after.as_str()));
+        }
+        query
+            .order_by_asc(Column::CustomerId)
+            .limit(limit as u64)
+            .all(&self.db)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(summary)
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(store_error)
+    }
+}

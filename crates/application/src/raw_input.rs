@@ -1,0 +1,55 @@
+//! Orders as a client sent them, before any validation. The delivery layer maps its wire format
+//! into these types without judging the values, so that the submit use case can check the whole
+//! batch and report every problem at once.
+
+/// A scalar field as sent by the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawValue {
+    /// The key was absent.
+    Missing,
+    /// A string, verbatim.
+    Text(String),
+    /// A number, as the exact text the client wrote (`2`, `18.50`, `1e2`).
+    Number(String),
+    /// Any other kind of value; carries its type name (`null`, `boolean`, `array`, `object`).
+    Other(&'static str),
+}
+
+/// One entry of a submitted batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawOrder {
+    Object(RawOrderFields),
+    /// Not an object at all; carries the type name of what was sent.
+    NotAnObject(&'static str),
+}
+
+/// The fields of an order object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawOrderFields {
+    pub customer_id: RawValue,
+    pub order_id: RawValue,
+    pub timestamp: RawValue,
+    pub items: RawItems,
+    /// Keys the contract does not know, rejected so that a typo never drops data silently.
+    pub unknown_fields: Vec<String>,
+}
+
+/// The `items` field of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawItems {
+    Missing,
+    /// Not an array; carries the type name of what was sent.
+    NotAList(&'static str),
+    List(Vec<RawItem>),
+}
+
+/// One entry of an order's `items`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawItem {
+    Object {
+        item_id: RawValue,
+        cost_eur: RawValue,
+        unknown_fields: Vec<String>,
+    },
+    NotAnObject(&'static str),
+}

@@ -1,0 +1,11 @@
+//! One module per use case, each with its own error enum.
+
+mod list_customer_items;
+mod submit_orders;
+mod summarize_customers;
+mod validate_batch;
+
+pub use list_customer_items::{ListCustomerItems, ListItemsError};
+pub use submit_orders::{SubmitError, SubmitLimits, SubmitOrders, SubmitReport};
+pub use summarize_customers::{SummarizeCustomers, SummarizeError};
+pub use validate_batch::FieldError;

@@ -1,0 +1,394 @@
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+
+use domain::{Fingerprint, Order, OrderId};
+use thiserror::Error;
+
+use super::validate_batch::{FieldError, find_oversized, validate_batch};
+use crate::ports::{Clock, InsertError, OrderStore, StoreError};
+use crate::raw_input::RawOrder;
+
+/// How big a batch may be. Exceeding a limit rejects the whole batch (never a truncation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmitLimits {
+    pub max_orders_per_batch: usize,
+    pub max_items_per_order: usize,
+}
+
+impl Default for SubmitLimits {
+    fn default() -> Self {
+        Self {
+            max_orders_per_batch: 1000,
+            max_items_per_order: 1000,
+        }
+    }
+}
+
+/// What a successful submission did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmitReport {
+    /// Orders stored by this call.
+    pub accepted: usize,
+    /// Entries that stored nothing because the same order was already stored (or repeated
+    /// inside the batch): safe client retries.
+    pub duplicates: usize,
+}
+
+/// Why a batch was not stored. In every case nothing of it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SubmitError {
+    #[error("a batch must contain at least one order")]
+    EmptyBatch,
+    #[error("{count} orders exceed the limit of {max} per request")]
+    TooManyOrders { count: usize, max: usize },
+    #[error("order {index} has {count} items, over the limit of {max} per order")]
+    TooManyItems {
+        index: usize,
+        count: usize,
+        max: usize,
+    },
+    #[error("{} problem(s) in the batch", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// These order ids are already used by orders with other content (in the store or earlier
+    /// in the same batch).
+    #[error("order ids already used with different content: {0:?}")]
+    Conflict(Vec<OrderId>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Concurrent submissions of the same new order id can race between lookup and insert; the
+/// loser looks again and then sees a duplicate or a conflict. A few rounds settle any race.
+const MAX_INSERT_ATTEMPTS: usize = 4;
+
+/// Use case: validate a batch of orders and store its new orders atomically and idempotently.
+#[derive(Clone)]
+pub struct SubmitOrders {
+    store: Arc<dyn OrderStore>,
+    clock: Arc<dyn Clock>,
+    limits: SubmitLimits,
+}
+
+impl std::fmt::Debug for SubmitOrders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmitOrders")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubmitOrders {
+    pub fn new(store: Arc<dyn OrderStore>, clock: Arc<dyn Clock>, limits: SubmitLimits) -> Self {
+        Self {
+            store,
+            clock,
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> SubmitLimits {
+        self.limits
+    }
+
+    pub async fn execute(&self, batch: Vec<RawOrder>) -> Result<SubmitReport, SubmitError> {
+        if batch.is_empty() {
+            return Err(SubmitError::EmptyBatch);
+        }
+        let max = self.limits.max_orders_per_batch;
+        if batch.len() > max {
+            return Err(SubmitError::TooManyOrders {
+                count: batch.len(),
+                max,
+            });
+        }
+        let max_items = self.limits.max_items_per_order;
+        if let Some(oversized) = find_oversized(&batch, max_items) {
+            return Err(SubmitError::TooManyItems {
+                index: oversized.index,
+                count: oversized.count,
+                max: max_items,
+            });
+        }
+        let submitted = batch.len();
+        let orders = validate_batch(batch, max_items).map_err(SubmitError::Invalid)?;
+        let unique = collapse_repeats(orders)?;
+
+        for _ in 0..MAX_INSERT_ATTEMPTS {
+            let ids: Vec<OrderId> = unique.iter().map(|(o, _)| o.order_id().clone()).collect();
+            let stored = self.store.stored_fingerprints(&ids).await?;
+            let mut conflicts = Vec::new();
+            let mut new_orders = Vec::new();
+            for (order, fingerprint) in &unique {
+                match stored.get(order.order_id()) {
+                    None => new_orders.push(order.clone()),
+                    Some(existing) if existing == fingerprint => {}
+                    Some(_) => conflicts.push(order.order_id().clone()),
+                }
+            }
+            if !conflicts.is_empty() {
+                return Err(SubmitError::Conflict(conflicts));
+            }
+            let accepted = new_orders.len();
+            if accepted > 0 {
+                match self
+                    .store
+                    .insert_new(&new_orders, self.clock.now_millis())
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(InsertError::AlreadyStored) => {
+                        tracing::debug!("order ids stored concurrently; looking them up again");
+                        continue;
+                    }
+                    Err(InsertError::Store(e)) => return Err(e.into()),
+                }
+            }
+            return Ok(SubmitReport {
+                accepted,
+                duplicates: submitted - accepted,
+            });
+        }
+        Err(StoreError::Contention("concurrent submissions of the same order ids".into()).into())
+    }
+}
+
+/// Keeps the first of identical repeats inside one batch; a repeated id with other content is
+/// a conflict.
+fn collapse_repeats(orders: Vec<Order>) -> Result<Vec<(Order, Fingerprint)>, SubmitError> {
+    let mut seen: HashMap<OrderId, Fingerprint> = HashMap::with_capacity(orders.len());
+    let mut unique = Vec::with_capacity(orders.len());
+    let mut conflicts = Vec::new();
+    for order in orders {
+        let fingerprint = order.fingerprint();
+        match seen.entry(order.order_id().clone()) {
+            Entry::Vacant(slot) => {
+                slot.insert(fingerprint);
+                unique.push((order, fingerprint));
+            }
+            Entry::Occupied(first) if *first.get() == fingerprint => {}
+            Entry::Occupied(first) => {
+                if !conflicts.contains(first.key()) {
+                    conflicts.push(first.key().clone());
+                }
+            }
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(unique)
+    } else {
+        Err(SubmitError::Conflict(conflicts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mockall::predicate::always;
+
+    use super::*;
+    use crate::ports::{MockClock, MockOrderStore};
+    use crate::raw_input::{RawItem, RawItems, RawOrderFields, RawValue};
+
+    fn raw(order_id: &str, cost: &str) -> RawOrder {
+        RawOrder::Object(RawOrderFields {
+            customer_id: RawValue::Text("01".into()),
+            order_id: RawValue::Text(order_id.into()),
+            timestamp: RawValue::Text("1637245070513".into()),
+            items: RawItems::List(vec![RawItem::Object {
+                item_id: RawValue::Text("20201".into()),
+                cost_eur: RawValue::Number(cost.into()),
+                unknown_fields: vec![],
+            }]),
+            unknown_fields: vec![],
+        })
+    }
+
+    fn fingerprint_of(order_id: &str, cost: &str) -> Fingerprint {
+        validate_batch(vec![raw(order_id, cost)], 10).unwrap()[0].fingerprint()
+    }
+
+    fn clock() -> Arc<MockClock> {
+        let mut clock = MockClock::new();
+        clock.expect_now_millis().return_const(1_700_000_000_000u64);
+        Arc::new(clock)
+    }
+
+    fn use_case(store: MockOrderStore) -> SubmitOrders {
+        SubmitOrders::new(
+            Arc::new(store),
+            clock(),
+            SubmitLimits {
+                max_orders_per_batch: 3,
+                max_items_per_order: 2,
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn stores_new_orders_in_one_insert_and_collapses_identical_repeats() {
+        let mut store = MockOrderStore::new();
+        store
+            .expect_stored_fingerprints()
+            .times(1)
+            .returning(|ids| {
+                assert_eq!(ids.len(), 2, "repeats are looked up once");
+                Ok(HashMap::new())
+            });
+        store
+            .expect_insert_new()
+            .times(1)
+            .withf(|orders, at| orders.len() == 2 && *at == 1_700_000_000_000)
+            .returning(|_, _| Ok(()));
+        let report = use_case(store)
+            .execute(vec![raw("50", "2"), raw("51", "1"), raw("50", "2.00")])
+            .await
+            .unwrap();
+        assert_eq!(
+            report,
+            SubmitReport {
+                accepted: 2,
+                duplicates: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn already_stored_identical_orders_are_duplicates_and_write_nothing() {
+        let mut store = MockOrderStore::new();
+        store.expect_stored_fingerprints().returning(|_| {
+            Ok(HashMap::from([(
+                OrderId::parse("50").unwrap(),
+                fingerprint_of("50", "2"),
+            )]))
+        });
+        store.expect_insert_new().never();
+        let report = use_case(store).execute(vec![raw("50", "2")]).await.unwrap();
+        assert_eq!(
+            report,
+            SubmitReport {
+                accepted: 0,
+                duplicates: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn changed_content_under_a_stored_id_is_a_conflict_for_the_whole_batch() {
+        let mut store = MockOrderStore::new();
+        store.expect_stored_fingerprints().returning(|_| {
+            Ok(HashMap::from([(
+                OrderId::parse("50").unwrap(),
+                fingerprint_of("50", "2"),
+            )]))
+        });
+        store.expect_insert_new().never();
+        let err = use_case(store)
+            .execute(vec![raw("51", "1"), raw("50", "3")])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SubmitError::Conflict(vec![OrderId::parse("50").unwrap()])
+        );
+    }
+
+    #[tokio::test]
+    async fn conflicting_repeats_inside_a_batch_touch_no_store() {
+        let mut store = MockOrderStore::new();
+        store.expect_stored_fingerprints().never();
+        store.expect_insert_new().never();
+        let err = use_case(store)
+            .execute(vec![raw("50", "2"), raw("50", "3")])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SubmitError::Conflict(ids) if ids.len() == 1));
+    }
+
+    #[tokio::test]
+    async fn invalid_batches_and_limits_touch_no_store() {
+        let mut store = MockOrderStore::new();
+        store.expect_stored_fingerprints().never();
+        store.expect_insert_new().never();
+        let uc = use_case(store);
+
+        let err = uc
+            .execute(vec![raw("50", "2"), raw("51", "0.001")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, SubmitError::Invalid(errors) if errors.len() == 1 && errors[0].index == 1 && errors[0].field == "items[0].costEur"),
+            "{err:?}"
+        );
+        assert_eq!(uc.execute(vec![]).await, Err(SubmitError::EmptyBatch));
+        assert_eq!(
+            uc.execute(vec![
+                raw("1", "1"),
+                raw("2", "1"),
+                raw("3", "1"),
+                raw("4", "1")
+            ])
+            .await,
+            Err(SubmitError::TooManyOrders { count: 4, max: 3 })
+        );
+        let RawOrder::Object(mut fields) = raw("9", "1") else {
+            unreachable!()
+        };
+        let RawItems::List(items) = &mut fields.items else {
+            unreachable!()
+        };
+        let first = items[0].clone();
+        items.extend([first.clone(), first]);
+        assert_eq!(
+            uc.execute(vec![raw("1", "1"), RawOrder::Object(fields)])
+                .await,
+            Err(SubmitError::TooManyItems {
+                index: 1,
+                count: 3,
+                max: 2
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_concurrent_insert_of_the_same_id_is_looked_up_again() {
+        let mut store = MockOrderStore::new();
+        let mut lookups = 0;
+        store
+            .expect_stored_fingerprints()
+            .times(2)
+            .returning(move |_| {
+                lookups += 1;
+                if lookups == 1 {
+                    Ok(HashMap::new())
+                } else {
+                    Ok(HashMap::from([(
+                        OrderId::parse("50").unwrap(),
+                        fingerprint_of("50", "2"),
+                    )]))
+                }
+            });
+        store
+            .expect_insert_new()
+            .times(1)
+            .with(always(), always())
+            .returning(|_, _| Err(InsertError::AlreadyStored));
+        let report = use_case(store).execute(vec![raw("50", "2")]).await.unwrap();
+        assert_eq!(report.duplicates, 1);
+    }
+
+    #[tokio::test]
+    async fn store_failures_are_reported_not_swallowed() {
+        let mut store = MockOrderStore::new();
+        store
+            .expect_stored_fingerprints()
+            .returning(|_| Err(StoreError::Unavailable("connection refused".into())));
+        let err = use_case(store)
+            .execute(vec![raw("50", "2")])
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            SubmitError::Store(StoreError::Unavailable(_))
+        ));
+    }
+}

@@ -1,0 +1,12 @@
+//! The order manager's domain: value objects that cannot hold an invalid value, and the order
+//! entity built from them. Nothing here does I/O or knows about HTTP, JSON or SQL.
+
+mod ids;
+mod money;
+mod order;
+mod timestamp;
+
+pub use ids::{CustomerId, IdError, ItemId, OrderId};
+pub use money::{Money, MoneyError};
+pub use order::{Fingerprint, LineItem, Order, OrderError};
+pub use timestamp::{OrderTimestamp, TimestampError};

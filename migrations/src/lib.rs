@@ -1,0 +1,16 @@
+//! The schema, as ordered migrations. Run by `order-manager migrate` (or at start on SQLite).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_orders;
+
+/// Applies every migration in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_create_orders::Migration)]
+    }
+}
