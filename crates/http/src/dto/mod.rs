@@ -1,0 +1,4 @@
+//! The JSON shapes of the API contract, and their mapping to and from application types.
+
+pub(crate) mod customers;
+pub(crate) mod orders;

@@ -1,0 +1,188 @@
+//! The request body of `POST /orders`: JSON only, bounded in size, no duplicate keys.
+//!
+//! actix's own `Json` extractor answers errors in text/plain and silently keeps the last of
+//! duplicate keys; this one answers problem+json and rejects what is ambiguous.
+
+use std::fmt;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use crate::{ApiState, Problem};
+
+/// A parsed JSON document from the request body.
+#[derive(Debug)]
+pub(crate) struct JsonBody(pub Value);
+
+impl FromRequest for JsonBody {
+    type Error = Problem;
+    type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<ApiState>>()
+            .map(|state| state.limits.max_body_bytes)
+            .unwrap_or(4 * 1024 * 1024);
+        let checked = check_headers(req, limit);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            checked?;
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| Problem::bad_request(format!("reading the body failed: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(JsonBody)
+        })
+    }
+}
+
+fn too_large(limit: usize) -> Problem {
+    Problem::too_large(format!(
+        "the request body exceeds the limit of {limit} bytes"
+    ))
+}
+
+fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), Problem> {
+    let is_json = match req.mime_type() {
+        Ok(Some(mime)) => {
+            mime.type_() == "application"
+                && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+        }
+        _ => false,
+    };
+    if !is_json {
+        return Err(Problem::unsupported_media_type(
+            "the body must be JSON, sent with `Content-Type: application/json`",
+        ));
+    }
+    if let Some(encoding) = req.headers().get(header::CONTENT_ENCODING)
+        && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(Problem::unsupported_media_type(
+            "compressed request bodies are not accepted; send the JSON uncompressed",
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    Ok(())
+}
+
+/// Parses strictly: valid UTF-8 JSON, one document, no duplicate keys in any object. Nesting is
+/// bounded by serde_json's recursion limit, so deep arrays cannot exhaust the stack.
+pub(crate) fn parse(body: &[u8]) -> Result<Value, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Problem::malformed_json("the request body is empty"));
+    }
+    let malformed = |e: serde_json::Error| Problem::malformed_json(format!("invalid JSON: {e}"));
+    let mut checker = serde_json::Deserializer::from_slice(body);
+    NoDuplicateKeys
+        .deserialize(&mut checker)
+        .map_err(malformed)?;
+    checker.end().map_err(malformed)?;
+    serde_json::from_slice(body).map_err(malformed)
+}
+
+/// Walks a JSON document and fails at the first object that repeats a key.
+struct NoDuplicateKeys;
+
+impl<'de> DeserializeSeed<'de> for NoDuplicateKeys {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NoDuplicateKeys {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(NoDuplicateKeys)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !keys.insert(key.clone()) {
+                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            map.next_value_seed(NoDuplicateKeys)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(NoDuplicateKeys)
+            .map(|()| NoDuplicateKeys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_duplicate_keys_at_any_depth() {
+        assert!(parse(br#"{"a":1,"a":2}"#).is_err());
+        assert!(parse(br#"[{"items":[{"itemId":"x","itemId":"y"}]}]"#).is_err());
+        assert!(parse(br#"{"a":{"a":1},"b":[1,2.50,"x",null,true]}"#).is_ok());
+    }
+
+    #[test]
+    fn keeps_the_exact_text_of_numbers() {
+        let value = parse(br#"{"costEur":0.10}"#).unwrap();
+        assert_eq!(value["costEur"].to_string(), "0.10");
+    }
+
+    #[test]
+    fn rejects_trailing_data_empty_bodies_and_deep_nesting() {
+        assert!(parse(br#"{} {}"#).is_err());
+        assert!(parse(b"  ").is_err());
+        assert!(parse(&[b'['; 100_000]).is_err());
+        assert!(parse(b"\xff\xfe").is_err());
+        assert!(parse(b"NaN").is_err());
+    }
+}

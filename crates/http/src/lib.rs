@@ -1,0 +1,44 @@
+//! HTTP delivery with actix-web: the JSON contract of the API, mapped onto the application's use
+//! cases. Knows no adapter: the server hands in ready-made use cases.
+
+mod dto;
+mod json_body;
+mod pagination;
+mod problem;
+mod routes;
+
+use actix_web::web;
+use application::use_cases::{ListCustomerItems, SubmitOrders, SummarizeCustomers};
+
+pub use problem::Problem;
+
+/// Limits of the HTTP layer itself.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest accepted request body, in bytes; a larger one is answered 413 without reading on.
+    pub max_body_bytes: usize,
+}
+
+/// Everything the routes need, built by the server.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub submit_orders: SubmitOrders,
+    pub list_customer_items: ListCustomerItems,
+    pub summarize_customers: SummarizeCustomers,
+    pub limits: HttpLimits,
+}
+
+/// Registers every route, and problem+json answers for unknown paths and malformed parameters.
+pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(problem::query_config())
+            .app_data(problem::path_config());
+        routes::register(cfg);
+    }
+}
+
+/// The answer for paths no route matches.
+pub async fn not_found() -> Problem {
+    Problem::not_found("no such resource")
+}

@@ -1,0 +1,205 @@
+//! RFC 9457 problem details: every error the API returns has this shape.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::Serialize;
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One field-level problem of a submitted batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemField {
+    pub index: usize,
+    pub field: String,
+    pub message: String,
+}
+
+/// An error answer in `application/problem+json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    type_uri: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<ProblemField>>,
+    #[serde(
+        rename = "conflictingOrderIds",
+        skip_serializing_if = "Option::is_none"
+    )]
+    conflicting_order_ids: Option<Vec<String>>,
+    #[serde(skip)]
+    retry_after_seconds: Option<u32>,
+    #[serde(skip)]
+    allow: Option<&'static str>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: String) -> Self {
+        Self {
+            type_uri: slug,
+            title,
+            status: status.as_u16(),
+            detail,
+            errors: None,
+            conflicting_order_ids: None,
+            retry_after_seconds: None,
+            allow: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "urn:order-manager:problem:bad-request",
+            "Bad request",
+            detail.into(),
+        )
+    }
+
+    pub fn malformed_json(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "urn:order-manager:problem:malformed-json",
+            "Malformed JSON",
+            detail.into(),
+        )
+    }
+
+    pub fn validation(detail: impl Into<String>, errors: Vec<ProblemField>) -> Self {
+        let mut problem = Self::new(
+            StatusCode::BAD_REQUEST,
+            "urn:order-manager:problem:validation",
+            "Invalid orders",
+            detail.into(),
+        );
+        problem.errors = Some(errors);
+        problem
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "urn:order-manager:problem:not-found",
+            "Not found",
+            detail.into(),
+        )
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut problem = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "urn:order-manager:problem:method-not-allowed",
+            "Method not allowed",
+            format!("this resource supports {allow}"),
+        );
+        problem.allow = Some(allow);
+        problem
+    }
+
+    pub fn conflict(ids: Vec<String>) -> Self {
+        let mut problem = Self::new(
+            StatusCode::CONFLICT,
+            "urn:order-manager:problem:order-id-conflict",
+            "Order id conflict",
+            format!(
+                "order ids already used by orders with different content: {}; nothing was stored",
+                ids.join(", ")
+            ),
+        );
+        problem.conflicting_order_ids = Some(ids);
+        problem
+    }
+
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "urn:order-manager:problem:too-large",
+            "Request too large",
+            detail.into(),
+        )
+    }
+
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "urn:order-manager:problem:unsupported-media-type",
+            "Unsupported media type",
+            detail.into(),
+        )
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut problem = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "urn:order-manager:problem:unavailable",
+            "Service unavailable",
+            detail.into(),
+        );
+        problem.retry_after_seconds = Some(1);
+        problem
+    }
+
+    /// A fault of the service itself. The detail stays generic: causes belong in the logs.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "urn:order-manager:problem:internal",
+            "Internal error",
+            "the service failed to handle the request; it has been logged".into(),
+        )
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.title, self.detail)
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(seconds) = self.retry_after_seconds {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if let Some(allow) = self.allow {
+            response.insert_header((header::ALLOW, allow));
+        }
+        match serde_json::to_vec(self) {
+            Ok(body) => response.body(body),
+            Err(_) => response.finish(),
+        }
+    }
+}
+
+impl actix_web::Responder for Problem {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        self.error_response()
+    }
+}
+
+/// Malformed query strings (`?limit=abc`, repeated keys) answer problem+json, not text.
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        Problem::bad_request(format!("invalid query string: {err}")).into()
+    })
+}
+
+/// Path segments that do not decode (invalid UTF-8 in percent-encoding) answer problem+json.
+pub(crate) fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| {
+        Problem::bad_request(format!("invalid path parameter: {err}")).into()
+    })
+}

@@ -1,0 +1,68 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use application::use_cases::{ListItemsError, SummarizeError};
+
+use super::orders::store_problem;
+use crate::dto::customers::{ItemsResponse, SummariesResponse};
+use crate::pagination::{PageQuery, next_link, page_problem};
+use crate::{ApiState, Problem};
+
+/// `GET /customers/{customerId}/items`: the customer's items in purchase order, paginated.
+pub(crate) async fn items(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    customer_id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, Problem> {
+    let page_request = query.into_inner().into_request()?;
+    let page = state
+        .list_customer_items
+        .execute(&customer_id, page_request.clone())
+        .await
+        .map_err(|err| match err {
+            ListItemsError::InvalidCustomerId(_) => Problem::bad_request(err.to_string()),
+            ListItemsError::InvalidPage(err) => page_problem(err),
+            ListItemsError::UnknownCustomer(_) => Problem::not_found(err.to_string()),
+            ListItemsError::Store(err) => store_problem(err),
+        })?;
+    let mut response = HttpResponse::Ok();
+    if let Some(link) = page
+        .next_cursor
+        .as_deref()
+        .and_then(|cursor| next_link(&req, &page_request, cursor))
+    {
+        response.insert_header(link);
+    }
+    Ok(response.json(ItemsResponse {
+        items: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// `GET /customers/summaries`: every customer's item count and total, by customer id.
+pub(crate) async fn summaries(
+    req: HttpRequest,
+    state: web::Data<ApiState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, Problem> {
+    let page_request = query.into_inner().into_request()?;
+    let page = state
+        .summarize_customers
+        .execute(page_request.clone())
+        .await
+        .map_err(|err| match err {
+            SummarizeError::InvalidPage(err) => page_problem(err),
+            SummarizeError::Store(err) => store_problem(err),
+        })?;
+    let mut response = HttpResponse::Ok();
+    if let Some(link) = page
+        .next_cursor
+        .as_deref()
+        .and_then(|cursor| next_link(&req, &page_request, cursor))
+    {
+        response.insert_header(link);
+    }
+    Ok(response.json(SummariesResponse {
+        summaries: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
