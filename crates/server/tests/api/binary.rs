@@ -1,0 +1,191 @@
+//! The built `order-manager` binary, started as a user would.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::SAMPLE;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_order-manager");
+
+/// A server process that is killed when dropped.
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary on a free port in `dir`, and reads the port from its JSON log.
+fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(dir)
+        .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("the server exited before listening")
+            .unwrap();
+        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if entry["message"] == "listening" {
+            break entry["port"].as_u64().unwrap();
+        }
+    };
+    // Keep draining the log so that the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Running {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn sample_round_trip(server: &Running) {
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/orders", server.base))
+        .header("content-type", "application/json")
+        .body(SAMPLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let items: Value = client
+        .get(format!("{}/customers/01/items", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        items,
+        json!({"items":[{"customerId":"01","itemId":"20201","costEur":2}]})
+    );
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not stop within 10 s of SIGTERM");
+}
+
+#[tokio::test]
+async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), &[], &[]);
+    sample_round_trip(&server).await;
+    assert!(dir.path().join("data/order-manager.db").exists());
+
+    sigterm(&server.child);
+    assert!(wait_for_exit(&mut server.child).success());
+
+    // The data survives a restart.
+    let server = start(dir.path(), &[], &[]);
+    let summaries: Value = reqwest::get(format!("{}/customers/summaries", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summaries["summaries"][0]["nbrOfPurchasedItems"], json!(1));
+}
+
+#[tokio::test]
+async fn help_documents_every_setting() {
+    let output = Command::new(BINARY).arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "serve",
+        "migrate",
+        "--bind",
+        "ORDER_MANAGER_BIND",
+        "DATABASE_URL",
+        "ORDER_MANAGER_MAX_BODY_BYTES",
+        "ORDER_MANAGER_MAX_ORDERS_PER_BATCH",
+        "ORDER_MANAGER_MAX_ITEMS_PER_ORDER",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+}
+
+/// The same binary on MariaDB: refuses an unmigrated schema, migrates on command, then serves.
+#[tokio::test]
+async fn on_mysql_it_migrates_on_command_and_serves() {
+    let server_url = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
+        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
+    let name = format!("om_e2e_{}", uuid::Uuid::new_v4().simple());
+    let admin = Command::new(BINARY)
+        .args(["migrate", "--database-url"])
+        .arg(format!("{}/{name}", server_url.trim_end_matches('/')))
+        .output()
+        .unwrap();
+    // The database does not exist yet: a clear failure, not a panic.
+    assert!(!admin.status.success());
+
+    create_database(&server_url, &name).await;
+    let url = format!("{}/{name}", server_url.trim_end_matches('/'));
+    let dir = tempfile::tempdir().unwrap();
+
+    let refused = Command::new(BINARY)
+        .current_dir(dir.path())
+        .args(["--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("order-manager migrate"), "{stderr}");
+
+    let migrated = Command::new(BINARY)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .status()
+        .unwrap();
+    assert!(migrated.success());
+
+    let server = start(dir.path(), &[], &[("DATABASE_URL", url.as_str())]);
+    sample_round_trip(&server).await;
+    assert!(!dir.path().join("data").exists(), "no SQLite file on MySQL");
+}
+
+async fn create_database(server_url: &str, name: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let db = Database::connect(server_url).await.unwrap();
+    db.execute_unprepared(&format!("CREATE DATABASE `{name}`"))
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+}

@@ -1,0 +1,98 @@
+use clap::Parser;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use server::cli::Cli;
+use server::startup::Application;
+
+pub const SAMPLE: &str = r#"[{"customerId":"01","orderId":"50","timestamp":"1637245070513","items":[{"itemId":"20201","costEur":2}]}]"#;
+
+/// A running app on a free port with its own SQLite file.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+/// Starts the app with extra command-line settings (e.g. lower limits).
+pub async fn spawn_app_with(args: &[&str]) -> TestApp {
+    let data = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data.path().join("orders.db").display()
+    );
+    let mut argv = vec![
+        "order-manager",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        &url,
+        "--workers",
+        "2",
+    ];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).unwrap();
+    let app = Application::build(cli.serve).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        _data: data,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+impl TestApp {
+    pub async fn post_orders(&self, body: impl Into<reqwest::Body>) -> Response {
+        self.client
+            .post(format!("{}/orders", self.address))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, body: &Value) -> Response {
+        self.post_orders(body.to_string()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn summaries(&self) -> Value {
+        let response = self.get("/customers/summaries").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+}
+
+/// Asserts an RFC 9457 answer with the given status, and returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], json!(status.as_u16()));
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}
+
+/// An order of `items` items costing `cost` each.
+pub fn order(customer: &str, order_id: &str, items: usize, cost: &str) -> Value {
+    let items: Vec<Value> = (0..items)
+        .map(|n| json!({"itemId": format!("item-{n}"), "costEur": serde_json::from_str::<Value>(cost).unwrap()}))
+        .collect();
+    json!({"customerId": customer, "orderId": order_id, "timestamp": "1637245070513", "items": items})
+}

@@ -1,0 +1,9 @@
+//! HTTP tests of the whole app on a random port (SQLite in a temporary directory), and
+//! end-to-end tests of the built binary (SQLite, and MariaDB from `cargo xtask ci`).
+
+mod binary;
+mod helpers;
+mod hostile_input;
+mod pagination;
+mod read_customers;
+mod submit_orders;
