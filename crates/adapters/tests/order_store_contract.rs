@@ -1,6 +1,8 @@
 //! The same contract, run against SQLite (a temporary file) and MariaDB/MySQL (a database with a
 //! random name on the server whose URL `cargo xtask ci` passes in `ORDER_MANAGER_TEST_MYSQL_URL`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 use std::future::Future;
 
 use adapters::sql::{DatabaseSettings, SqlOrderStore, connect};

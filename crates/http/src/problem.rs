@@ -17,9 +17,14 @@ pub struct ProblemField {
     pub message: String,
 }
 
-/// An error answer in `application/problem+json`.
+/// An error answer in `application/problem+json`. Boxed: it travels in every `Result` of the
+/// HTTP layer, and the happy path should not pay for its size.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
+#[serde(transparent)]
+pub struct Problem(Box<ProblemBody>);
+
+#[derive(Debug, Clone, Serialize)]
+struct ProblemBody {
     #[serde(rename = "type")]
     type_uri: &'static str,
     title: &'static str,
@@ -40,7 +45,7 @@ pub struct Problem {
 
 impl Problem {
     fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: String) -> Self {
-        Self {
+        Self(Box::new(ProblemBody {
             type_uri: slug,
             title,
             status: status.as_u16(),
@@ -49,7 +54,7 @@ impl Problem {
             conflicting_order_ids: None,
             retry_after_seconds: None,
             allow: None,
-        }
+        }))
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -77,7 +82,7 @@ impl Problem {
             "Invalid orders",
             detail.into(),
         );
-        problem.errors = Some(errors);
+        problem.0.errors = Some(errors);
         problem
     }
 
@@ -97,7 +102,7 @@ impl Problem {
             "Method not allowed",
             format!("this resource supports {allow}"),
         );
-        problem.allow = Some(allow);
+        problem.0.allow = Some(allow);
         problem
     }
 
@@ -111,7 +116,7 @@ impl Problem {
                 ids.join(", ")
             ),
         );
-        problem.conflicting_order_ids = Some(ids);
+        problem.0.conflicting_order_ids = Some(ids);
         problem
     }
 
@@ -140,7 +145,7 @@ impl Problem {
             "Service unavailable",
             detail.into(),
         );
-        problem.retry_after_seconds = Some(1);
+        problem.0.retry_after_seconds = Some(1);
         problem
     }
 
@@ -157,22 +162,22 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.title, self.detail)
+        write!(f, "{} {}: {}", self.0.status, self.0.title, self.0.detail)
     }
 }
 
 impl ResponseError for Problem {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if let Some(seconds) = self.retry_after_seconds {
+        if let Some(seconds) = self.0.retry_after_seconds {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        if let Some(allow) = self.allow {
+        if let Some(allow) = self.0.allow {
             response.insert_header((header::ALLOW, allow));
         }
         match serde_json::to_vec(self) {

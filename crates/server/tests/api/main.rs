@@ -1,6 +1,8 @@
 //! HTTP tests of the whole app on a random port (SQLite in a temporary directory), and
 //! end-to-end tests of the built binary (SQLite, and MariaDB from `cargo xtask ci`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
+
 mod binary;
 mod helpers;
 mod hostile_input;

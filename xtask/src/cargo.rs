@@ -1,0 +1,67 @@
+//! Running `cargo` (and other child processes) from the workspace root.
+
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::signals;
+
+/// The workspace root. xtask's own manifest sits one level below it, so this works from any
+/// current directory `cargo xtask` is started in.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// A `cargo` command in the workspace root.
+///
+/// Uses the cargo that started xtask (`CARGO`, set by `cargo run`), so that a `cargo +nightly
+/// xtask ...` or a pinned toolchain is used for every step, not whatever `cargo` is on PATH.
+pub fn cargo<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let program = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(program);
+    command
+        .args(args.into_iter().map(Into::into))
+        .current_dir(workspace_root());
+    command
+}
+
+/// Runs `command` with inherited stdio, so its output streams to the terminal, and fails
+/// unless it exits successfully.
+pub fn run_inherited(command: &mut Command) -> Result<()> {
+    let shown = display(command);
+    eprintln!("xtask: running `{shown}`");
+    let status =
+        signals::run_in_foreground(command).with_context(|| format!("could not run `{shown}`"))?;
+    if let Some(signal) = signals::received() {
+        bail!("`{shown}` was interrupted by {signal}");
+    }
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// The command line as a person would type it, for messages.
+pub fn display(command: &Command) -> String {
+    let program = Path::new(command.get_program())
+        .file_name()
+        .unwrap_or(command.get_program())
+        .to_string_lossy()
+        .into_owned();
+    std::iter::once(program)
+        .chain(
+            command
+                .get_args()
+                .map(|arg| arg.to_string_lossy().into_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,68 @@
+//! `cargo xtask ci`: the checks CI runs, in order, stopping at the first failure.
+
+use anyhow::Result;
+
+use crate::cargo::{cargo, run_inherited};
+use crate::mariadb::MariaDb;
+use crate::step_timer::StepTimer;
+
+/// The variable the MySQL-backed tests read: a server URL without a database name, since each
+/// test creates its own randomly named database.
+pub const TEST_MYSQL_URL_VAR: &str = "ORDER_MANAGER_TEST_MYSQL_URL";
+
+pub fn run() -> Result<()> {
+    let mut timer = StepTimer::default();
+    let result = run_steps(&mut timer);
+    // The summary comes last, so that it is the closing line of the CI log.
+    if let Err(err) = &result {
+        eprintln!("xtask: error: {err:#}");
+    }
+    eprintln!("{}", timer.summary("xtask ci"));
+    result.map_err(|_| AlreadyReported.into())
+}
+
+fn run_steps(timer: &mut StepTimer) -> Result<()> {
+    // Formatting first: it takes a second and fails most often.
+    timer.run("fmt", || {
+        run_inherited(&mut cargo(["fmt", "--all", "--", "--check"]))
+    })?;
+    timer.run("clippy", || {
+        run_inherited(&mut cargo([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    let mariadb = timer.run("mariadb start", MariaDb::start_throwaway)?;
+    eprintln!(
+        "xtask: MariaDB {} at {}",
+        mariadb.server_version(),
+        mariadb.url()
+    );
+    let tests = timer.run("test", || {
+        // nextest: one process per test, and a closing summary line that counts every test.
+        let mut test = cargo(["nextest", "run", "--workspace", "--all-features"]);
+        test.env(TEST_MYSQL_URL_VAR, mariadb.url());
+        run_inherited(&mut test)
+    });
+    // Stopped (and timed) whether or not the tests passed; were this skipped, MariaDb's Drop
+    // would still stop it.
+    let stopped = timer.run("mariadb stop", || mariadb.stop());
+    tests.and(stopped)
+}
+
+/// An error whose message was already printed, so that `main` only sets the exit code.
+#[derive(Debug)]
+pub struct AlreadyReported;
+
+impl std::fmt::Display for AlreadyReported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed (reported above)")
+    }
+}
+
+impl std::error::Error for AlreadyReported {}

@@ -1,0 +1,72 @@
+//! Project automation, run as `cargo xtask <command>` (an alias in `.cargo/config.toml`).
+//!
+//! Written in Rust rather than shell so that CI and developers run exactly the same steps on
+//! any machine with a Rust toolchain, and so that the private MariaDB is always cleaned up by
+//! Drop guards, whatever step fails.
+
+mod cargo;
+mod ci;
+mod dev;
+mod mariadb;
+mod mariadb_command;
+mod process_tree;
+mod signals;
+mod step_timer;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation for order-manager."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every CI check: rustfmt, clippy, then all tests against a private, throwaway MariaDB.
+    ///
+    /// This is the one command `.ci/run` executes; run it locally before pushing.
+    Ci,
+    /// Start a private, throwaway MariaDB and keep it running until Ctrl-C.
+    ///
+    /// Prints the URL to export as ORDER_MANAGER_TEST_MYSQL_URL, for running `cargo test` by hand
+    /// in another terminal. All its data is deleted when it stops.
+    Mariadb,
+    /// Run the server on MariaDB (data kept in `.dev/mariadb`) instead of `cargo run --release`'s SQLite.
+    ///
+    /// The alternative to `cargo run --release`, which uses embedded SQLite. Starts MariaDB on
+    /// 127.0.0.1 (port 3307 unless --port), creates the database `order_manager` if missing,
+    /// runs `cargo run --release -p order-manager-server -- serve --migrate` with DATABASE_URL
+    /// pointing at it, and stops MariaDB when the server exits.
+    Dev(dev::DevArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Returning (instead of `std::process::exit`) lets every Drop guard run before the exit.
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if !err.is::<ci::AlreadyReported>() {
+                eprintln!("xtask: error: {err:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    signals::install()?;
+    match command {
+        Command::Ci => ci::run(),
+        Command::Mariadb => mariadb_command::run(),
+        Command::Dev(args) => dev::run(&args),
+    }
+}

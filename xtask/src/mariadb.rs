@@ -1,0 +1,612 @@
+//! A private MariaDB server, started from the machine's MariaDB binaries and stopped on Drop.
+//!
+//! Why private: tests then never depend on, or damage, the machine's own MariaDB (port 3306),
+//! its configuration or its passwords, and every CI run starts from an empty server.
+//! `--no-defaults` on every command keeps `/etc/mysql` and `~/.my.cnf` out of it.
+
+use std::env;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use nix::sys::signal::Signal;
+use tempfile::TempDir;
+
+use crate::signals;
+
+/// How long a starting server may take to answer before we give up.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a server may take to shut down after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Attempts at starting a throwaway server, each on a newly picked port: another process may
+/// take the free port between our picking it and mariadbd binding it.
+const START_ATTEMPTS: u32 = 3;
+/// How long a readiness probe waits for the server's greeting.
+const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
+/// Lines of the server's error log shown when it fails.
+const LOG_TAIL_LINES: usize = 40;
+
+const INSTALL_HINT: &str = "install it with `apt-get install mariadb-server` (Debian/Ubuntu)";
+
+/// A running mariadbd, listening on 127.0.0.1 only, with a passwordless `root` account.
+///
+/// Dropping it stops the server (SIGTERM, then SIGKILL after 20 s) and deletes its temporary
+/// files; call [`MariaDb::stop`] instead to see errors.
+#[derive(Debug)]
+pub struct MariaDb {
+    child: Child,
+    port: u16,
+    server_version: String,
+    error_log: PathBuf,
+    /// Socket, pid file, init file and, for a throwaway server, the data and error log.
+    /// Deleted after the server has stopped.
+    runtime_dir: Option<TempDir>,
+    stopped: bool,
+}
+
+/// The MariaDB programs we need.
+#[derive(Debug)]
+struct Binaries {
+    server: PathBuf,
+    install_db: PathBuf,
+}
+
+/// How to start a server.
+#[derive(Debug)]
+struct Launch<'a> {
+    binaries: &'a Binaries,
+    data_dir: &'a Path,
+    error_log: &'a Path,
+    runtime_dir: &'a Path,
+    port: u16,
+    throwaway: bool,
+    init_sql: Option<&'a str>,
+}
+
+impl MariaDb {
+    /// Starts a server with an empty data directory in a temporary directory, on a free port.
+    /// Its data is deleted when it stops.
+    pub fn start_throwaway() -> Result<Self> {
+        let binaries = Binaries::locate()?;
+        let runtime_dir = tempfile::Builder::new()
+            .prefix("xtask-mariadb-")
+            .tempdir()
+            .context("could not create a temporary directory for MariaDB")?;
+        let data_dir = runtime_dir.path().join("data");
+        let error_log = runtime_dir.path().join("error.log");
+        install_data_dir(&binaries, &data_dir)?;
+
+        let mut attempt = 1;
+        loop {
+            let launch = Launch {
+                binaries: &binaries,
+                data_dir: &data_dir,
+                error_log: &error_log,
+                runtime_dir: runtime_dir.path(),
+                port: free_port()?,
+                throwaway: true,
+                init_sql: None,
+            };
+            match launch.start() {
+                Ok((child, server_version)) => {
+                    let port = launch.port;
+                    return Ok(Self::new(
+                        child,
+                        port,
+                        server_version,
+                        error_log,
+                        runtime_dir,
+                    ));
+                }
+                Err(StartError::PortTaken) if attempt < START_ATTEMPTS => {
+                    eprintln!(
+                        "xtask: port {} was taken before MariaDB could bind it; retrying",
+                        launch.port
+                    );
+                    attempt += 1;
+                }
+                Err(StartError::PortTaken) => {
+                    bail!("MariaDB could not bind a free port in {START_ATTEMPTS} attempts")
+                }
+                Err(StartError::Other(err)) => return Err(err),
+            }
+        }
+    }
+
+    /// Starts a server whose data lives in `data_dir` (created and initialised if missing) on
+    /// `port`, then runs `init_sql` (say, `CREATE DATABASE IF NOT EXISTS ...`) before it
+    /// accepts connections.
+    pub fn start_persistent(data_dir: &Path, port: u16, init_sql: &str) -> Result<Self> {
+        let binaries = Binaries::locate()?;
+        // Checked first because mariadbd's own message for it is buried in its error log.
+        TcpListener::bind((Ipv4Addr::LOCALHOST, port)).with_context(|| {
+            format!(
+                "port {port} on 127.0.0.1 is already in use (another `cargo xtask dev`?); \
+                 pick another one with --port"
+            )
+        })?;
+        if !data_dir.join("mysql").is_dir() {
+            install_persistent_data_dir(&binaries, data_dir)?;
+        }
+        let runtime_dir = tempfile::Builder::new()
+            .prefix("xtask-mariadb-")
+            .tempdir()
+            .context("could not create a temporary directory for MariaDB")?;
+        let error_log = data_dir.join("error.log");
+        let launch = Launch {
+            binaries: &binaries,
+            data_dir,
+            error_log: &error_log,
+            runtime_dir: runtime_dir.path(),
+            port,
+            throwaway: false,
+            init_sql: Some(init_sql),
+        };
+        match launch.start() {
+            Ok((child, server_version)) => Ok(Self::new(
+                child,
+                port,
+                server_version,
+                error_log,
+                runtime_dir,
+            )),
+            Err(StartError::PortTaken) => {
+                bail!("port {port} on 127.0.0.1 is already in use; pick another one with --port")
+            }
+            Err(StartError::Other(err)) => Err(err),
+        }
+    }
+
+    fn new(
+        child: Child,
+        port: u16,
+        server_version: String,
+        error_log: PathBuf,
+        runtime_dir: TempDir,
+    ) -> Self {
+        Self {
+            child,
+            port,
+            server_version,
+            error_log,
+            runtime_dir: Some(runtime_dir),
+            stopped: false,
+        }
+    }
+
+    /// `mysql://root@127.0.0.1:PORT`, without a database name.
+    pub fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    /// The version the server announced, such as `10.11.19-MariaDB-0+deb12u1`.
+    pub fn server_version(&self) -> &str {
+        &self.server_version
+    }
+
+    /// Fails if the server has exited on its own.
+    pub fn check_running(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            self.stopped = true;
+            bail!(
+                "MariaDB exited unexpectedly ({status}); end of {}:\n{}",
+                self.error_log.display(),
+                log_tail(&self.error_log)
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops the server and deletes its temporary files, reporting any error.
+    pub fn stop(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        let stopped = if self.stopped {
+            Ok(())
+        } else {
+            self.stopped = true;
+            stop_child(&mut self.child)
+        };
+        // Only now that the server is gone: deleting files under a running server could make it
+        // crash noisily instead of shutting down.
+        let removed = match self.runtime_dir.take() {
+            Some(dir) => {
+                let path = dir.path().to_path_buf();
+                dir.close()
+                    .with_context(|| format!("could not delete {}", path.display()))
+            }
+            None => Ok(()),
+        };
+        stopped.and(removed)
+    }
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        if let Err(err) = self.shutdown() {
+            eprintln!("xtask: warning: {err:#}");
+        }
+    }
+}
+
+/// SIGTERM makes mariadbd shut down cleanly; SIGKILL if it takes longer than `STOP_TIMEOUT`.
+fn stop_child(child: &mut Child) -> Result<()> {
+    if child.try_wait()?.is_some() {
+        return Ok(());
+    }
+    signals::send(child.id(), Signal::SIGTERM).context("could not send SIGTERM to mariadbd")?;
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while Instant::now() < deadline {
+        if child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "xtask: MariaDB did not stop within {} s; killing it",
+        STOP_TIMEOUT.as_secs()
+    );
+    child.kill().context("could not kill mariadbd")?;
+    child.wait().context("could not wait for mariadbd")?;
+    Ok(())
+}
+
+impl Binaries {
+    fn locate() -> Result<Self> {
+        let server = find_program(&[
+            ("mariadbd", "/usr/sbin/mariadbd"),
+            ("mysqld", "/usr/sbin/mysqld"),
+        ])
+        .ok_or_else(|| {
+            anyhow!(
+                "the MariaDB server (mariadbd) was not found in PATH or /usr/sbin; {INSTALL_HINT}"
+            )
+        })?;
+        let install_db = find_program(&[
+            ("mariadb-install-db", "/usr/bin/mariadb-install-db"),
+            ("mysql_install_db", "/usr/bin/mysql_install_db"),
+        ])
+        .ok_or_else(|| {
+            anyhow!("mariadb-install-db was not found in PATH or /usr/bin; {INSTALL_HINT}")
+        })?;
+        Ok(Self { server, install_db })
+    }
+}
+
+/// The first program found, trying each name in PATH and then at its usual path. The
+/// MariaDB names come first: a `mysqld` may be Oracle MySQL, which takes other options.
+fn find_program(candidates: &[(&str, &str)]) -> Option<PathBuf> {
+    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
+        .map(|path| env::split_paths(&path).collect())
+        .unwrap_or_default();
+    candidates.iter().find_map(|(name, usual_path)| {
+        path_dirs
+            .iter()
+            .map(|dir| dir.join(name))
+            .chain(std::iter::once(PathBuf::from(usual_path)))
+            .find(|candidate| is_executable(candidate))
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+}
+
+/// As root, mariadbd refuses to start unless told `--user=root`; for anyone else the option
+/// is pointless (mariadbd warns) or refused (mariadb-install-db), so it is left out.
+fn user_args() -> Vec<String> {
+    if nix::unistd::geteuid().is_root() {
+        vec!["--user=root".to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Server options that mariadb-install-db must also get, so that the files it creates match.
+fn storage_args() -> Vec<String> {
+    [
+        "--innodb-buffer-pool-size=128M",
+        // Given to install-db too: otherwise the first start resizes the redo log from 96M.
+        "--innodb-log-file-size=48M",
+        // Without /etc/mysql the compiled-in default is latin1; Debian's packaged config
+        // (like most real servers) uses utf8mb4, and the application stores Unicode text.
+        "--character-set-server=utf8mb4",
+        "--collation-server=utf8mb4_general_ci",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Creates the system tables in an empty `data_dir`.
+fn install_data_dir(binaries: &Binaries, data_dir: &Path) -> Result<()> {
+    let mut command = Command::new(&binaries.install_db);
+    // `--no-defaults` must come first, or it is ignored.
+    command
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data_dir.display()))
+        // `root` without a password (the instance only listens on 127.0.0.1); the default,
+        // `socket`, would only let the Unix user root in, over the socket.
+        .arg("--auth-root-authentication-method=normal")
+        .arg("--skip-test-db")
+        .args(user_args())
+        .args(storage_args())
+        .stdin(Stdio::null());
+    let output = command
+        .output()
+        .with_context(|| format!("could not run {}", binaries.install_db.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} failed ({}):\n{}{}",
+            binaries.install_db.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Initialises a persistent data directory in a sibling staging directory, moved into place
+/// only once complete, so an interrupted first run does not leave a half-made one behind.
+fn install_persistent_data_dir(binaries: &Binaries, data_dir: &Path) -> Result<()> {
+    let parent = data_dir
+        .parent()
+        .ok_or_else(|| anyhow!("{} has no parent directory", data_dir.display()))?;
+    fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
+    if data_dir.exists() && fs::read_dir(data_dir)?.next().is_some() {
+        bail!(
+            "{} exists but holds no MariaDB data (no `mysql` directory); move it away",
+            data_dir.display()
+        );
+    }
+    eprintln!(
+        "xtask: creating a MariaDB data directory in {}",
+        data_dir.display()
+    );
+    let staging = tempfile::Builder::new()
+        .prefix(".mariadb-install-")
+        .tempdir_in(parent)
+        .with_context(|| format!("could not create a directory in {}", parent.display()))?;
+    install_data_dir(binaries, staging.path())?;
+    if data_dir.exists() {
+        fs::remove_dir(data_dir)?;
+    }
+    let staged = staging.keep();
+    fs::rename(&staged, data_dir).with_context(|| {
+        format!(
+            "could not move {} to {}",
+            staged.display(),
+            data_dir.display()
+        )
+    })?;
+    Ok(())
+}
+
+/// A free TCP port on 127.0.0.1, as the kernel hands out for port 0.
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .context("could not bind 127.0.0.1:0 to find a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+#[derive(Debug)]
+enum StartError {
+    /// mariadbd could not bind its port: pick another one and retry.
+    PortTaken,
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Other(err)
+    }
+}
+
+impl From<io::Error> for StartError {
+    fn from(err: io::Error) -> Self {
+        Self::Other(err.into())
+    }
+}
+
+impl Launch<'_> {
+    /// Starts mariadbd and waits until it greets clients; returns it and its version.
+    fn start(&self) -> Result<(Child, String), StartError> {
+        let mut command = self.command()?;
+        // Where this attempt's part of the (appended-to) error log starts.
+        let log_start = fs::metadata(self.error_log).map_or(0, |metadata| metadata.len());
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("could not start {}", self.binaries.server.display()))?;
+        match self.wait_until_ready(&mut child, log_start) {
+            Ok(version) => Ok((child, version)),
+            Err(err) => {
+                // Stop a server that is still starting (timeout, Ctrl-C); reaps an exited one.
+                if let Err(stop_err) = stop_child(&mut child) {
+                    eprintln!("xtask: warning: {stop_err:#}");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn socket_path(&self) -> PathBuf {
+        self.runtime_dir.join("mysqld.sock")
+    }
+
+    fn command(&self) -> Result<Command> {
+        let dir = self.runtime_dir;
+        let mut command = Command::new(&self.binaries.server);
+        // `--no-defaults` must come first, or it is ignored.
+        command
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", self.data_dir.display()))
+            .arg(format!("--port={}", self.port))
+            .arg("--bind-address=127.0.0.1")
+            // Socket and pid file in a short temporary path: a socket path over ~107 bytes
+            // fails, and a deep checkout under .dev/ could exceed it.
+            .arg(format!("--socket={}", self.socket_path().display()))
+            .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+            .arg(format!("--log-error={}", self.error_log.display()))
+            // Clients connect as root@127.0.0.1 (created by install-db); no DNS lookups.
+            .arg("--skip-name-resolve")
+            .arg("--skip-log-bin")
+            // Commit durability to the OS, not the disk: much faster tests, and a local server
+            // only loses the last second of commits if the whole machine crashes.
+            .arg("--innodb-flush-log-at-trx-commit=2")
+            .args(user_args())
+            .args(storage_args());
+        if self.throwaway {
+            // Crash safety and warm restarts are pointless for data deleted at the end.
+            command
+                .arg("--skip-innodb-doublewrite")
+                .arg("--innodb-buffer-pool-dump-at-shutdown=OFF")
+                .arg("--innodb-buffer-pool-load-at-startup=OFF");
+        }
+        if let Some(sql) = self.init_sql {
+            // Run by the server itself before it accepts connections, so no client program
+            // is needed; a failing statement makes the server abort, with the reason in its log.
+            let init_file = dir.join("init.sql");
+            fs::write(&init_file, sql)
+                .with_context(|| format!("could not write {}", init_file.display()))?;
+            command.arg(format!("--init-file={}", init_file.display()));
+        }
+        // stderr goes to the log too: messages from before the log is opened are not lost.
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.error_log)
+            .with_context(|| format!("could not open {}", self.error_log.display()))?;
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            // Its own process group: a Ctrl-C in the terminal then reaches xtask and the tests,
+            // not the server, which xtask stops last, after the tests have ended.
+            .process_group(0);
+        Ok(command)
+    }
+
+    /// Polls until the server sends its greeting on the TCP port, it exits, or time runs out.
+    fn wait_until_ready(&self, child: &mut Child, log_start: u64) -> Result<String, StartError> {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait()? {
+                // "Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use"
+                if log_since(self.error_log, log_start).contains("Address already in use") {
+                    return Err(StartError::PortTaken);
+                }
+                let log = log_tail(self.error_log);
+                return Err(anyhow!(
+                    "MariaDB exited during startup ({status}); end of {}:\n{log}",
+                    self.error_log.display()
+                )
+                .into());
+            }
+            if let Some(signal) = signals::received() {
+                return Err(anyhow!("interrupted by {signal} while MariaDB was starting").into());
+            }
+            // The socket first: it is ours alone, whereas whatever answers on the TCP port may
+            // be another server that took the port first (seen: the system MariaDB on 3306
+            // greeted the probe while ours was failing to bind). mariadbd creates the socket
+            // only after binding the TCP port, and aborts if that fails, so once the socket
+            // greets, the port is ours too; the TCP check then proves TCP clients get in.
+            if greeting_on_socket(&self.socket_path()).is_some()
+                && let Some(version) = greeting_on_tcp(address)
+            {
+                return Ok(version);
+            }
+            if started.elapsed() > START_TIMEOUT {
+                return Err(anyhow!(
+                    "MariaDB did not answer on {address} within {} s; end of {}:\n{}",
+                    START_TIMEOUT.as_secs(),
+                    self.error_log.display(),
+                    log_tail(self.error_log)
+                )
+                .into());
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn greeting_on_tcp(address: SocketAddr) -> Option<String> {
+    let stream = TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(GREETING_TIMEOUT)).ok()?;
+    read_greeting(stream)
+}
+
+fn greeting_on_socket(path: &Path) -> Option<String> {
+    let stream = UnixStream::connect(path).ok()?;
+    stream.set_read_timeout(Some(GREETING_TIMEOUT)).ok()?;
+    read_greeting(stream)
+}
+
+/// The server version from the MySQL protocol greeting (the "initial handshake packet") that
+/// a ready server sends as soon as a client connects; None while it is not ready.
+///
+/// Why not just a TCP connect: mariadbd opens its port before it finishes starting; the
+/// greeting comes only once it handles connections. Why not the `mariadb` client: one less
+/// program to need. (The server logs each probe as an "Aborted connection ... closed normally
+/// without authentication" warning; harmless.)
+fn read_greeting(mut stream: impl Read) -> Option<String> {
+    // Packet header: 3-byte little-endian payload length, 1-byte sequence number.
+    let mut header = [0_u8; 4];
+    stream.read_exact(&mut header).ok()?;
+    let length =
+        usize::from(header[0]) | usize::from(header[1]) << 8 | usize::from(header[2]) << 16;
+    let mut payload = vec![0_u8; length.min(1024)];
+    stream.read_exact(&mut payload).ok()?;
+    // Protocol version 10 (0xff would be an error packet, e.g. "too many connections"), then
+    // the NUL-terminated server version.
+    let (&protocol, rest) = payload.split_first()?;
+    if protocol != 10 {
+        return None;
+    }
+    let version = rest.split(|&byte| byte == 0).next()?;
+    let version = String::from_utf8_lossy(version);
+    // MariaDB prefixes "5.5.5-" for clients that only know MySQL version numbers.
+    Some(
+        version
+            .strip_prefix("5.5.5-")
+            .unwrap_or(&version)
+            .to_owned(),
+    )
+}
+
+/// What was appended to the log at `path` after it was `start` bytes long.
+fn log_since(path: &Path, start: u64) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = File::open(path)
+        && file.seek(SeekFrom::Start(start)).is_ok()
+    {
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_ok() {
+            text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+    }
+    text
+}
+
+/// The last lines of the server's error log, where it says why it failed.
+fn log_tail(path: &Path) -> String {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+        }
+        Err(err) => format!("(could not read it: {err})"),
+    }
+}
