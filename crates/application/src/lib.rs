@@ -3,5 +3,8 @@
 
 pub mod pagination;
 pub mod ports;
+mod principal;
 pub mod raw_input;
 pub mod use_cases;
+
+pub use principal::{Credential, Forbidden, Principal};

@@ -1,11 +1,15 @@
 //! The order manager's domain: value objects that cannot hold an invalid value, and the order
 //! entity built from them. Nothing here does I/O or knows about HTTP, JSON or SQL.
 
+mod auth;
 mod ids;
 mod money;
 mod order;
 mod timestamp;
 
+pub use auth::{
+    Password, PasswordError, Scope, ScopeError, Scopes, Username, UsernameError,
+};
 pub use ids::{CustomerId, IdError, ItemId, OrderId};
 pub use money::{Money, MoneyError};
 pub use order::{Fingerprint, LineItem, Order, OrderError};

@@ -1,5 +1,6 @@
 //! One module per use case, each with its own error enum.
 
+pub mod auth;
 mod list_customer_items;
 mod submit_orders;
 mod summarize_customers;
