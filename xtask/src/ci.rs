@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cargo::{cargo, run_inherited};
 use crate::mariadb::MariaDb;
+use crate::redis::{Redis, TEST_REDIS_URL_VAR};
 use crate::step_timer::StepTimer;
 
 /// The variable the MySQL-backed tests read: a server URL without a database name, since each
@@ -43,16 +44,21 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
         mariadb.server_version(),
         mariadb.url()
     );
+    // Should this fail, MariaDb's Drop stops MariaDB.
+    let redis = timer.run("redis start", Redis::start_throwaway)?;
+    eprintln!("xtask: Redis at {}", redis.url());
     let tests = timer.run("test", || {
         // nextest: one process per test, and a closing summary line that counts every test.
         let mut test = cargo(["nextest", "run", "--workspace", "--all-features"]);
         test.env(TEST_MYSQL_URL_VAR, mariadb.url());
+        test.env(TEST_REDIS_URL_VAR, redis.url());
         run_inherited(&mut test)
     });
-    // Stopped (and timed) whether or not the tests passed; were this skipped, MariaDb's Drop
-    // would still stop it.
+    // Stopped (and timed) whether or not the tests passed; were this skipped, the Drop of
+    // MariaDb and Redis would still stop them.
     let stopped = timer.run("mariadb stop", || mariadb.stop());
-    tests.and(stopped)
+    let redis_stopped = timer.run("redis stop", || redis.stop());
+    tests.and(stopped).and(redis_stopped)
 }
 
 /// An error whose message was already printed, so that `main` only sets the exit code.

@@ -1,8 +1,8 @@
 //! Project automation, run as `cargo xtask <command>` (an alias in `.cargo/config.toml`).
 //!
 //! Written in Rust rather than shell so that CI and developers run exactly the same steps on
-//! any machine with a Rust toolchain, and so that the private MariaDB is always cleaned up by
-//! Drop guards, whatever step fails.
+//! any machine with a Rust toolchain, and so that the private MariaDB and Redis are always cleaned
+//! up by Drop guards, whatever step fails.
 
 mod cargo;
 mod ci;
@@ -10,6 +10,7 @@ mod dev;
 mod mariadb;
 mod mariadb_command;
 mod process_tree;
+mod redis;
 mod signals;
 mod step_timer;
 
@@ -30,7 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every CI check: rustfmt, clippy, then all tests against a private, throwaway MariaDB.
+    /// Run every CI check: rustfmt, clippy, then all tests against a private, throwaway MariaDB
+    /// and Redis.
     ///
     /// This is the one command `.ci/run` executes; run it locally before pushing.
     Ci,
@@ -39,6 +41,11 @@ enum Command {
     /// Prints the URL to export as ORDER_MANAGER_TEST_MYSQL_URL, for running `cargo test` by hand
     /// in another terminal. All its data is deleted when it stops.
     Mariadb,
+    /// Start a private, throwaway Redis and keep it running until Ctrl-C.
+    ///
+    /// Prints the URL to export as ORDER_MANAGER_TEST_REDIS_URL, for running `cargo test` by hand
+    /// in another terminal. Nothing is persisted; its files are deleted when it stops.
+    Redis,
     /// Run the server on MariaDB (data kept in `.dev/mariadb`) instead of `cargo run --release`'s SQLite.
     ///
     /// The alternative to `cargo run --release`, which uses embedded SQLite. Starts MariaDB on
@@ -67,6 +74,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Ci => ci::run(),
         Command::Mariadb => mariadb_command::run(),
+        Command::Redis => redis::run_command(),
         Command::Dev(args) => dev::run(&args),
     }
 }

@@ -183,7 +183,9 @@ mod tests {
         assert!(!reader.grants(Scope::OrdersWrite));
         assert!(!reader.grants(Scope::Admin));
         assert_eq!(
-            Scopes::parse_list("orders:write customers:read").unwrap().to_string(),
+            Scopes::parse_list("orders:write customers:read")
+                .unwrap()
+                .to_string(),
             "orders:write customers:read"
         );
         assert!(Scopes::parse_list("root").is_err());
@@ -194,7 +196,10 @@ mod tests {
         assert!(Username::parse("alice.o-brien@shop").is_ok());
         assert_eq!(Username::parse(""), Err(UsernameError::Length));
         assert_eq!(Username::parse("a b"), Err(UsernameError::Characters));
-        assert_eq!(Password::new_credential("short"), Err(PasswordError::TooShort));
+        assert_eq!(
+            Password::new_credential("short"),
+            Err(PasswordError::TooShort)
+        );
         assert!(Password::presented("x".repeat(2000)).is_err());
         let secret = Password::presented("hunter2-hunter2").unwrap();
         assert!(!format!("{secret:?}").contains("hunter2"));

@@ -7,9 +7,7 @@ mod money;
 mod order;
 mod timestamp;
 
-pub use auth::{
-    Password, PasswordError, Scope, ScopeError, Scopes, Username, UsernameError,
-};
+pub use auth::{Password, PasswordError, Scope, ScopeError, Scopes, Username, UsernameError};
 pub use ids::{CustomerId, IdError, ItemId, OrderId};
 pub use money::{Money, MoneyError};
 pub use order::{Fingerprint, LineItem, Order, OrderError};

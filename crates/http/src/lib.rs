@@ -1,6 +1,7 @@
 //! HTTP delivery with actix-web: the JSON contract of the API, mapped onto the application's use
 //! cases. Knows no adapter: the server hands in ready-made use cases.
 
+mod auth;
 mod dto;
 mod json_body;
 mod pagination;
@@ -8,6 +9,7 @@ mod problem;
 mod routes;
 
 use actix_web::web;
+use application::use_cases::auth::{Authenticate, Login, Logout};
 use application::use_cases::{ListCustomerItems, SubmitOrders, SummarizeCustomers};
 
 pub use problem::Problem;
@@ -25,7 +27,16 @@ pub struct ApiState {
     pub submit_orders: SubmitOrders,
     pub list_customer_items: ListCustomerItems,
     pub summarize_customers: SummarizeCustomers,
+    pub auth: AuthApi,
     pub limits: HttpLimits,
+}
+
+/// The authentication use cases the HTTP layer calls.
+#[derive(Debug, Clone)]
+pub struct AuthApi {
+    pub authenticate: Authenticate,
+    pub login: Login,
+    pub logout: Logout,
 }
 
 /// Registers every route, and problem+json answers for unknown paths and malformed parameters.

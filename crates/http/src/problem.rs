@@ -41,6 +41,8 @@ struct ProblemBody {
     retry_after_seconds: Option<u32>,
     #[serde(skip)]
     allow: Option<&'static str>,
+    #[serde(skip)]
+    www_authenticate: Option<&'static str>,
 }
 
 impl Problem {
@@ -54,6 +56,7 @@ impl Problem {
             conflicting_order_ids: None,
             retry_after_seconds: None,
             allow: None,
+            www_authenticate: None,
         }))
     }
 
@@ -84,6 +87,27 @@ impl Problem {
         );
         problem.0.errors = Some(errors);
         problem
+    }
+
+    /// Missing or invalid credentials. `challenge` goes into `WWW-Authenticate`.
+    pub fn unauthorized(detail: impl Into<String>, challenge: &'static str) -> Self {
+        let mut problem = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "urn:order-manager:problem:unauthorized",
+            "Unauthorized",
+            detail.into(),
+        );
+        problem.0.www_authenticate = Some(challenge);
+        problem
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "urn:order-manager:problem:forbidden",
+            "Forbidden",
+            detail.into(),
+        )
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -176,6 +200,9 @@ impl ResponseError for Problem {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if let Some(seconds) = self.0.retry_after_seconds {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if let Some(challenge) = self.0.www_authenticate {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
         if let Some(allow) = self.0.allow {
             response.insert_header((header::ALLOW, allow));

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use domain::Scope;
 
 /// Order manager for e-commerce: shops submit orders over a REST API; back offices read every
 /// item a customer bought and a purchase summary of every customer.
@@ -26,6 +27,117 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage users (who log in with a password at POST /auth/login).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys (sent as `X-API-Key: <key>`).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (at least 12 characters).
+    Add {
+        #[arg(long)]
+        username: String,
+        /// A scope: orders:write, customers:read or admin (repeat for several).
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; prints only the key on stdout (details on stderr), shown this once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A scope: orders:write, customers:read or admin (repeat for several).
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+    },
+    /// Revoke a key by its prefix (as shown by `list`); it stops working at once.
+    Revoke { prefix: String },
+    /// List keys: prefix, name, scopes, creation, last use, revocation. Never the keys.
+    List,
+}
+
+fn parse_scope(name: &str) -> Result<Scope, String> {
+    Scope::parse(name).map_err(|e| e.to_string())
+}
+
+/// Bearer tokens and the sessions behind them.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// Secret that signs bearer tokens (HS256), at least 32 bytes. Required with MySQL (every
+    /// replica must share it); without it the embedded default makes a random one per start.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Key id (`kid`) of the signing secret, so that keys can be rotated.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_JWT_KEY_ID",
+        default_value = "k1",
+        global = true
+    )]
+    pub jwt_key_id: String,
+
+    /// Earlier keys still accepted for verification during a rotation: `kid=secret,kid=secret`.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_JWT_PREVIOUS_KEYS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_previous_keys: Option<String>,
+
+    /// `iss` of issued tokens, checked on every request.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_JWT_ISSUER",
+        default_value = "order-manager",
+        global = true
+    )]
+    pub jwt_issuer: String,
+
+    /// `aud` of issued tokens, checked on every request.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_JWT_AUDIENCE",
+        default_value = "order-manager-api",
+        global = true
+    )]
+    pub jwt_audience: String,
+
+    /// Lifetime of a bearer token and its session, in seconds.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_TOKEN_TTL_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub token_ttl_secs: u64,
+
+    /// Redis for sessions shared by every replica (`redis://host:6379`); without it sessions
+    /// live in this process's memory.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+
+    /// Milliseconds a Redis call may take before the request is answered 503.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_REDIS_TIMEOUT_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub redis_timeout_ms: u64,
 }
 
 /// Where the orders are kept.
@@ -81,6 +193,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
 
     /// Apply pending migrations at start. Always done for SQLite; for MySQL the default is to
     /// refuse to start on an outdated schema (run `order-manager migrate` first).

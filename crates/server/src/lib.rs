@@ -1,6 +1,9 @@
 //! The `order-manager` binary's library: configuration, wiring and startup. The only crate that
 //! knows every concrete adapter.
 
+pub mod admin;
 pub mod cli;
+pub mod database;
 pub mod startup;
 pub mod telemetry;
+pub mod wiring;

@@ -1,12 +1,19 @@
 use clap::Parser;
 use server::cli::{Cli, Command};
+use server::telemetry::{self, LogTarget};
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    server::telemetry::init(cli.serve.log_format);
+    let target = match cli.command {
+        None | Some(Command::Serve) => LogTarget::Stdout,
+        Some(_) => LogTarget::Stderr,
+    };
+    telemetry::init(cli.serve.log_format, target);
     match cli.command {
         None | Some(Command::Serve) => server::startup::serve(cli.serve).await,
-        Some(Command::Migrate) => server::startup::migrate(&cli.serve.database).await,
+        Some(Command::Migrate) => server::database::migrate(&cli.serve.database).await,
+        Some(Command::User(command)) => server::admin::user(&cli.serve, command).await,
+        Some(Command::ApiKey(command)) => server::admin::api_key(&cli.serve, command).await,
     }
 }

@@ -10,6 +10,40 @@ use serde_json::{Value, json};
 use crate::helpers::SAMPLE;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_order-manager");
+const TEST_SECRET: &str = "an-end-to-end-test-secret-of-more-than-32-bytes";
+
+/// `order-manager api-key create`, as a script would run it: the key is all of stdout.
+fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
+    let mut command = Command::new(BINARY);
+    command
+        .args([
+            "api-key",
+            "create",
+            "--name",
+            "e2e",
+            "--scope",
+            scope,
+            "--scope",
+            "customers:read",
+        ])
+        .env_remove("DATABASE_URL");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key = String::from_utf8(output.stdout).unwrap();
+    let key = key.trim_end().to_owned();
+    assert!(
+        key.starts_with("omk_") && !key.contains('\n'),
+        "stdout must be only the key: {key}"
+    );
+    key
+}
 
 /// A server process that is killed when dropped.
 struct Running {
@@ -60,11 +94,12 @@ fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running 
     }
 }
 
-async fn sample_round_trip(server: &Running) {
+async fn sample_round_trip(server: &Running, key: &str) {
     let client = reqwest::Client::new();
     let response = client
         .post(format!("{}/orders", server.base))
         .header("content-type", "application/json")
+        .header("x-api-key", key)
         .body(SAMPLE)
         .send()
         .await
@@ -72,6 +107,7 @@ async fn sample_round_trip(server: &Running) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let items: Value = client
         .get(format!("{}/customers/01/items", server.base))
+        .header("x-api-key", key)
         .send()
         .await
         .unwrap()
@@ -82,6 +118,25 @@ async fn sample_round_trip(server: &Running) {
         items,
         json!({"items":[{"customerId":"01","itemId":"20201","costEur":2}]})
     );
+}
+
+/// The same, in a directory with the embedded default database.
+fn api_key_create_in(dir: &std::path::Path) -> String {
+    let output = Command::new(BINARY)
+        .current_dir(dir)
+        .args(["api-key", "create", "--name", "e2e", "--scope", "admin"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim_end()
+        .to_owned()
 }
 
 fn sigterm(child: &Child) {
@@ -106,7 +161,8 @@ fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
 async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), &[], &[]);
-    sample_round_trip(&server).await;
+    let key = api_key_create_in(dir.path());
+    sample_round_trip(&server, &key).await;
     assert!(dir.path().join("data/order-manager.db").exists());
 
     sigterm(&server.child);
@@ -114,7 +170,10 @@ async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
 
     // The data survives a restart.
     let server = start(dir.path(), &[], &[]);
-    let summaries: Value = reqwest::get(format!("{}/customers/summaries", server.base))
+    let summaries: Value = reqwest::Client::new()
+        .get(format!("{}/customers/summaries", server.base))
+        .header("x-api-key", &key)
+        .send()
         .await
         .unwrap()
         .json()
@@ -163,6 +222,7 @@ async fn on_mysql_it_migrates_on_command_and_serves() {
         .current_dir(dir.path())
         .args(["--bind", "127.0.0.1:0"])
         .env("DATABASE_URL", &url)
+        .env("ORDER_MANAGER_JWT_SECRET", TEST_SECRET)
         .output()
         .unwrap();
     assert!(!refused.status.success());
@@ -176,8 +236,16 @@ async fn on_mysql_it_migrates_on_command_and_serves() {
         .unwrap();
     assert!(migrated.success());
 
-    let server = start(dir.path(), &[], &[("DATABASE_URL", url.as_str())]);
-    sample_round_trip(&server).await;
+    let server = start(
+        dir.path(),
+        &[],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("ORDER_MANAGER_JWT_SECRET", TEST_SECRET),
+        ],
+    );
+    let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
+    sample_round_trip(&server, &key).await;
     assert!(!dir.path().join("data").exists(), "no SQLite file on MySQL");
 }
 

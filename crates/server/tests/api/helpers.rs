@@ -1,15 +1,19 @@
 use clap::Parser;
+use domain::Scope;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use server::cli::Cli;
+use server::cli::{Cli, ServeArgs};
 use server::startup::Application;
+use server::wiring::Stores;
+use server::{admin, database};
 
 pub const SAMPLE: &str = r#"[{"customerId":"01","orderId":"50","timestamp":"1637245070513","items":[{"itemId":"20201","costEur":2}]}]"#;
 
-/// A running app on a free port with its own SQLite file.
+/// A running app on a free port with its own SQLite file, and an admin API key for it.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    pub api_key: String,
     _data: tempfile::TempDir,
 }
 
@@ -31,12 +35,14 @@ pub async fn spawn_app_with(args: &[&str]) -> TestApp {
     ];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).unwrap();
+    let api_key = create_api_key(&cli.serve, &[Scope::Admin]).await;
     let app = Application::build(cli.serve).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
+        api_key,
         _data: data,
     }
 }
@@ -45,11 +51,24 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// Creates an API key in the app's database, as `order-manager api-key create` does.
+pub async fn create_api_key(settings: &ServeArgs, scopes: &[Scope]) -> String {
+    let db = database::open(&settings.database).await.unwrap();
+    database::prepare_schema(&db, &settings.database.url, true)
+        .await
+        .unwrap();
+    let (key, _prefix) = admin::create_api_key(&Stores::new(&db), "tests", scopes)
+        .await
+        .unwrap();
+    key
+}
+
 impl TestApp {
     pub async fn post_orders(&self, body: impl Into<reqwest::Body>) -> Response {
         self.client
             .post(format!("{}/orders", self.address))
             .header("content-type", "application/json")
+            .header("x-api-key", &self.api_key)
             .body(body)
             .send()
             .await
@@ -63,6 +82,7 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> Response {
         self.client
             .get(format!("{}{path}", self.address))
+            .header("x-api-key", &self.api_key)
             .send()
             .await
             .unwrap()

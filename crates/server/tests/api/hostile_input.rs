@@ -89,6 +89,7 @@ async fn invalid_utf8_wrong_types_and_encodings_are_refused() {
             .client
             .post(format!("{}/orders", app.address))
             .header("content-type", content_type)
+            .header("x-api-key", &app.api_key)
             .body("[]")
             .send()
             .await
@@ -98,6 +99,7 @@ async fn invalid_utf8_wrong_types_and_encodings_are_refused() {
     let missing = app
         .client
         .post(format!("{}/orders", app.address))
+        .header("x-api-key", &app.api_key)
         .body("[]")
         .send()
         .await
@@ -108,6 +110,7 @@ async fn invalid_utf8_wrong_types_and_encodings_are_refused() {
         .post(format!("{}/orders", app.address))
         .header("content-type", "application/json")
         .header("content-encoding", "gzip")
+        .header("x-api-key", &app.api_key)
         .body(vec![0x1f, 0x8b, 0, 0])
         .send()
         .await
@@ -117,6 +120,7 @@ async fn invalid_utf8_wrong_types_and_encodings_are_refused() {
         .client
         .post(format!("{}/orders", app.address))
         .header("content-type", "application/json; charset=utf-8")
+        .header("x-api-key", &app.api_key)
         .body(crate::helpers::SAMPLE)
         .send()
         .await
@@ -147,6 +151,7 @@ async fn path_tricks_and_unknown_routes_are_4xx() {
     let wrong_method = app
         .client
         .put(format!("{}/customers/summaries", app.address))
+        .header("x-api-key", &app.api_key)
         .send()
         .await
         .unwrap();

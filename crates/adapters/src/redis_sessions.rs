@@ -1,0 +1,310 @@
+//! [`SessionStore`] on Redis, shared by every replica of the server: a session created or
+//! deleted through one replica is seen at once by all the others.
+//!
+//! Layout: one key `om:session:<session id>` per session, whose value is the session's subject,
+//! written with `SET key subject EX <ttl seconds>` so that Redis expires it by itself.
+//!
+//! Availability: the pool connects lazily, so the server starts (and keeps answering what does
+//! not need sessions) while Redis is down. Every call, pool acquire and command together, is
+//! bounded by [`RedisSettings::timeout`]: while Redis is down or stuck, calls fail within about
+//! that time with [`SessionStoreUnavailable`] instead of hanging. Connections broken by a Redis
+//! restart are dropped from the pool (at once after a failed command, otherwise by the pool's
+//! PING on checkout), so calls succeed again as soon as Redis is back, with the same store.
+
+use std::fmt;
+use std::time::Duration;
+
+use application::ports::{SessionStore, SessionStoreUnavailable};
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, AsyncConnectionConfig, Cmd, FromRedisValue, RedisError};
+use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
+
+/// The prefix of every session key.
+pub const SESSION_KEY_PREFIX: &str = "om:session:";
+
+/// The longest TTL stored: longer ones are cut to it (ten years; Redis refuses expiry times
+/// that overflow, and no session should live that long anyway).
+const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
+
+/// How to reach Redis.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` (or `rediss://` where TLS is compiled in).
+    pub url: String,
+    /// The most connections kept open to Redis (at least 1).
+    pub pool_size: usize,
+    /// The longest any one call may take, connecting included (more than zero).
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Sessions in Redis, through a deadpool connection pool.
+pub struct RedisSessionStore {
+    pool: Pool,
+    /// The URL without its password, for Debug.
+    redacted_url: String,
+    timeout: Duration,
+}
+
+impl fmt::Debug for RedisSessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSessionStore")
+            .field("url", &self.redacted_url)
+            .field("pool_size", &self.pool.status().max_size)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl RedisSessionStore {
+    /// Builds the pool without connecting: Redis may be down now and come up later.
+    ///
+    /// Fails only on settings that can never work (a URL that does not parse, a pool size or
+    /// timeout of zero); the message never includes the URL, which may hold a password.
+    pub fn connect(settings: &RedisSettings) -> Result<Self, SessionStoreUnavailable> {
+        if settings.pool_size == 0 {
+            return Err(SessionStoreUnavailable(
+                "the Redis pool size must be at least 1".to_owned(),
+            ));
+        }
+        if settings.timeout.is_zero() {
+            return Err(SessionStoreUnavailable(
+                "the Redis timeout must be more than zero".to_owned(),
+            ));
+        }
+        let timeout = Some(settings.timeout);
+        // Connecting and each command are bounded on their own too, so that a broken
+        // connection is noticed by redis itself, not only by our overall timeout.
+        let connection_config = AsyncConnectionConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout);
+        let manager = Manager::new_with_config(settings.url.as_str(), connection_config)
+            .map_err(|err| SessionStoreUnavailable(format!("invalid Redis URL: {err}")))?;
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size)
+            .wait_timeout(timeout)
+            .create_timeout(timeout)
+            .recycle_timeout(timeout)
+            // Needed for the timeouts above to apply at all.
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|err| {
+                SessionStoreUnavailable(format!("could not build the Redis pool: {err}"))
+            })?;
+        Ok(Self {
+            pool,
+            redacted_url: redact_url(&settings.url),
+            timeout: settings.timeout,
+        })
+    }
+
+    /// Runs `cmd` on a pooled connection, the whole within `self.timeout`.
+    async fn query<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        session_id: Option<&str>,
+        cmd: &Cmd,
+    ) -> Result<T, SessionStoreUnavailable> {
+        let attempt = async {
+            let mut connection = self.pool.get().await.map_err(Failure::Pool)?;
+            match cmd.query_async::<T>(&mut connection).await {
+                Ok(value) => Ok(value),
+                Err(err) => {
+                    if is_connection_broken(&err) {
+                        // Not back into the pool: the next call gets a fresh connection
+                        // instead of this dead one.
+                        drop(Connection::take(connection));
+                    }
+                    Err(Failure::Redis(err))
+                }
+            }
+        };
+        let failure = match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(failure)) => failure,
+            Err(_elapsed) => Failure::TimedOut(self.timeout),
+        };
+        let message = failure.to_string();
+        match session_id {
+            Some(id) => tracing::warn!(
+                operation,
+                session = %abbreviate(id),
+                error = %message,
+                "Redis session store call failed"
+            ),
+            None => tracing::warn!(operation, error = %message, "Redis session store call failed"),
+        }
+        Err(SessionStoreUnavailable(format!(
+            "Redis {operation} failed: {message}"
+        )))
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(
+        &self,
+        session_id: &str,
+        subject: &str,
+        ttl: Duration,
+    ) -> Result<(), SessionStoreUnavailable> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(session_key(session_id))
+            .arg(subject)
+            .arg("EX")
+            .arg(ttl_secs(ttl));
+        self.query::<()>("SET", Some(session_id), &cmd).await
+    }
+
+    async fn exists(&self, session_id: &str) -> Result<bool, SessionStoreUnavailable> {
+        let mut cmd = redis::cmd("EXISTS");
+        cmd.arg(session_key(session_id));
+        let count = self.query::<i64>("EXISTS", Some(session_id), &cmd).await?;
+        Ok(count > 0)
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreUnavailable> {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(session_key(session_id));
+        // The number of keys deleted: 0 for an unknown or expired session, which is fine.
+        self.query::<i64>("DEL", Some(session_id), &cmd).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), SessionStoreUnavailable> {
+        let reply = self
+            .query::<String>("PING", None, &redis::cmd("PING"))
+            .await?;
+        if reply == "PONG" {
+            Ok(())
+        } else {
+            tracing::warn!(reply = %reply, "Redis answered PING with something else than PONG");
+            Err(SessionStoreUnavailable(format!(
+                "Redis answered PING with {reply:?}"
+            )))
+        }
+    }
+}
+
+/// Why a call failed, before it becomes a [`SessionStoreUnavailable`].
+enum Failure {
+    Pool(PoolError),
+    Redis(RedisError),
+    TimedOut(Duration),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pool(err) => write!(f, "no connection: {err}"),
+            Self::Redis(err) => write!(f, "{err}"),
+            Self::TimedOut(timeout) => write!(f, "no answer within {timeout:?}"),
+        }
+    }
+}
+
+/// Whether the connection is no longer usable after `err` (as opposed to, say, a Redis error
+/// reply, after which the connection is fine).
+fn is_connection_broken(err: &RedisError) -> bool {
+    err.is_io_error()
+        || err.is_connection_dropped()
+        || err.is_timeout()
+        || err.is_unrecoverable_error()
+}
+
+/// The Redis key of a session.
+pub fn session_key(session_id: &str) -> String {
+    format!("{SESSION_KEY_PREFIX}{session_id}")
+}
+
+/// The TTL in whole seconds as given to `EX`: rounded up, at least 1, at most ten years.
+pub(crate) fn ttl_secs(ttl: Duration) -> u64 {
+    let secs = ttl
+        .as_secs()
+        .saturating_add(u64::from(ttl.subsec_nanos() > 0));
+    secs.clamp(1, MAX_TTL_SECS)
+}
+
+/// At most the first 8 characters of a session id, for logs: enough to correlate, too few to
+/// replay.
+pub(crate) fn abbreviate(session_id: &str) -> String {
+    let mut chars = session_id.chars();
+    let head: String = chars.by_ref().take(8).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// The URL with its user info (user name and password) replaced by `***`.
+fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = match authority.rsplit_once('@') {
+        Some((_user_info, host)) => format!("***@{host}"),
+        None => authority.to_owned(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{tail}"),
+        None => format!("{host}{tail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_is_rounded_up_to_whole_seconds_and_at_least_one() {
+        assert_eq!(ttl_secs(Duration::ZERO), 1);
+        assert_eq!(ttl_secs(Duration::from_millis(10)), 1);
+        assert_eq!(ttl_secs(Duration::from_secs(1)), 1);
+        assert_eq!(ttl_secs(Duration::from_millis(1001)), 2);
+        assert_eq!(ttl_secs(Duration::from_secs(3600)), 3600);
+        assert_eq!(ttl_secs(Duration::MAX), MAX_TTL_SECS);
+    }
+
+    #[test]
+    fn abbreviates_long_ids_only() {
+        assert_eq!(abbreviate("abc"), "abc");
+        assert_eq!(abbreviate("12345678"), "12345678");
+        assert_eq!(abbreviate("123456789abcdef"), "12345678…");
+        assert_eq!(abbreviate("ééééééééé"), "éééééééé…");
+    }
+
+    #[test]
+    fn redacts_user_info_only() {
+        assert_eq!(
+            redact_url("redis://user:s3cret@example.com:6379/2"),
+            "redis://***@example.com:6379/2"
+        );
+        assert_eq!(
+            redact_url("redis://:p@ss@127.0.0.1:6379"),
+            "redis://***@127.0.0.1:6379"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379/0?protocol=resp3"),
+            "redis://127.0.0.1:6379/0?protocol=resp3"
+        );
+        assert_eq!(redact_url("no-scheme"), "no-scheme");
+    }
+
+    #[test]
+    fn keys_are_prefixed() {
+        assert_eq!(session_key("abc"), "om:session:abc");
+    }
+}

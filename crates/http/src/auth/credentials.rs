@@ -1,0 +1,80 @@
+//! Reading credentials from headers: `Authorization: Bearer <token>` or `X-API-Key: <key>`.
+
+use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use application::Principal;
+use application::use_cases::auth::{AuthError, Authenticate};
+
+use crate::Problem;
+
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+pub(crate) const CHALLENGE: &str = r#"Bearer realm="order-manager""#;
+const INVALID_TOKEN_CHALLENGE: &str = r#"Bearer realm="order-manager", error="invalid_token""#;
+
+enum Presented<'a> {
+    Bearer(&'a str),
+    ApiKey(&'a str),
+}
+
+fn presented(headers: &HeaderMap) -> Result<Presented<'_>, Problem> {
+    let mut authorization = headers.get_all(AUTHORIZATION);
+    let mut api_key = headers.get_all(API_KEY_HEADER);
+    let (auth, second_auth) = (authorization.next(), authorization.next());
+    let (key, second_key) = (api_key.next(), api_key.next());
+    if second_auth.is_some() || second_key.is_some() || (auth.is_some() && key.is_some()) {
+        return Err(Problem::unauthorized(
+            "send exactly one credential: one Authorization header or one X-API-Key header",
+            CHALLENGE,
+        ));
+    }
+    if let Some(key) = key {
+        let key = key
+            .to_str()
+            .map_err(|_| Problem::unauthorized("invalid API key", CHALLENGE))?;
+        return Ok(Presented::ApiKey(key.trim()));
+    }
+    let Some(auth) = auth else {
+        return Err(Problem::unauthorized(
+            "credentials required: a bearer token from POST /auth/login, or an X-API-Key header",
+            CHALLENGE,
+        ));
+    };
+    let value = auth
+        .to_str()
+        .map_err(|_| Problem::unauthorized("malformed Authorization header", CHALLENGE))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Presented::Bearer(token.trim()))
+        }
+        _ => Err(Problem::unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+            CHALLENGE,
+        )),
+    }
+}
+
+/// Authenticates the request's credentials into a principal, or the problem to answer.
+pub(crate) async fn authenticate(
+    headers: &HeaderMap,
+    authenticate: &Authenticate,
+) -> Result<Principal, Problem> {
+    let outcome = match presented(headers)? {
+        Presented::Bearer(token) => authenticate.bearer(token).await,
+        Presented::ApiKey(key) => authenticate.api_key(key).await,
+    };
+    outcome.map_err(|err| match err {
+        AuthError::Unavailable(cause) => {
+            tracing::warn!(%cause, "credentials could not be checked");
+            Problem::unavailable("credentials cannot be checked right now")
+        }
+        AuthError::InvalidToken(_) | AuthError::SessionEnded => {
+            tracing::info!(reason = %err, "authentication failed");
+            Problem::unauthorized(err.to_string(), INVALID_TOKEN_CHALLENGE)
+        }
+        AuthError::InvalidApiKey | AuthError::RevokedApiKey => {
+            tracing::info!(reason = %err, "authentication failed");
+            Problem::unauthorized(err.to_string(), CHALLENGE)
+        }
+    })
+}

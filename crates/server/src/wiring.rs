@@ -1,0 +1,183 @@
+//! Builds every adapter from the settings and wires them into the use cases. The only place
+//! that knows which technology serves which port.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::argon2_hasher::Argon2PasswordHasher;
+use adapters::jwt::{JwtKey, JwtSettings, JwtTokenCodec};
+use adapters::memory_sessions::InMemorySessionStore;
+use adapters::redis_sessions::{RedisSessionStore, RedisSettings};
+use adapters::sql::{DatabaseConnection, SqlApiKeyStore, SqlOrderStore, SqlUserStore};
+use anyhow::{Context, bail};
+use application::ports::{
+    ApiKeyStore, Clock, OrderStore, PasswordHasher, SessionStore, SystemClock, TokenCodec,
+    UserStore,
+};
+use application::use_cases::auth::{
+    AddUser, ApiKeyUsage, Authenticate, CreateApiKey, ListApiKeys, Login, Logout, RevokeApiKey,
+};
+use application::use_cases::{ListCustomerItems, SubmitLimits, SubmitOrders, SummarizeCustomers};
+use http_api::{ApiState, AuthApi, HttpLimits};
+use rand::RngCore;
+
+use crate::cli::{AuthArgs, ServeArgs};
+use crate::database::is_sqlite;
+
+/// The ports backed by the database.
+pub struct Stores {
+    pub orders: Arc<dyn OrderStore>,
+    pub users: Arc<dyn UserStore>,
+    pub api_keys: Arc<dyn ApiKeyStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stores").finish_non_exhaustive()
+    }
+}
+
+impl Stores {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        Self {
+            orders: Arc::new(SqlOrderStore::new(db.clone())),
+            users: Arc::new(SqlUserStore::new(db.clone())),
+            api_keys: Arc::new(SqlApiKeyStore::new(db.clone())),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn add_user(&self, hasher: Arc<dyn PasswordHasher>) -> AddUser {
+        AddUser::new(self.users.clone(), hasher)
+    }
+
+    pub fn create_api_key(&self) -> CreateApiKey {
+        CreateApiKey::new(self.api_keys.clone(), self.clock.clone())
+    }
+
+    pub fn revoke_api_key(&self) -> RevokeApiKey {
+        RevokeApiKey::new(self.api_keys.clone(), self.clock.clone())
+    }
+
+    pub fn list_api_keys(&self) -> ListApiKeys {
+        ListApiKeys::new(self.api_keys.clone())
+    }
+}
+
+pub fn password_hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
+    Ok(Arc::new(
+        Argon2PasswordHasher::new().context("cannot set up password hashing")?,
+    ))
+}
+
+/// Everything `serve` runs with.
+#[derive(Debug)]
+pub struct Wired {
+    pub api: ApiState,
+    pub api_key_usage: Arc<ApiKeyUsage>,
+}
+
+pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
+    let hasher = password_hasher()?;
+    let tokens = token_codec(&settings.auth, &settings.database.url)?;
+    let sessions = session_store(&settings.auth)?;
+    let api_key_usage = Arc::new(ApiKeyUsage::new(stores.api_keys.clone()));
+    let clock = stores.clock.clone();
+    let api = ApiState {
+        submit_orders: SubmitOrders::new(
+            stores.orders.clone(),
+            clock.clone(),
+            SubmitLimits {
+                max_orders_per_batch: settings.max_orders_per_batch,
+                max_items_per_order: settings.max_items_per_order,
+            },
+        ),
+        list_customer_items: ListCustomerItems::new(stores.orders.clone()),
+        summarize_customers: SummarizeCustomers::new(stores.orders.clone()),
+        auth: AuthApi {
+            authenticate: Authenticate::new(
+                tokens.clone(),
+                sessions.clone(),
+                stores.api_keys.clone(),
+                api_key_usage.clone(),
+                clock.clone(),
+            ),
+            login: Login::new(
+                stores.users.clone(),
+                hasher,
+                sessions.clone(),
+                tokens,
+                clock,
+                Duration::from_secs(settings.auth.token_ttl_secs.max(1)),
+            ),
+            logout: Logout::new(sessions),
+        },
+        limits: HttpLimits {
+            max_body_bytes: settings.max_body_bytes,
+        },
+    };
+    Ok(Wired { api, api_key_usage })
+}
+
+fn session_store(auth: &AuthArgs) -> anyhow::Result<Arc<dyn SessionStore>> {
+    match &auth.redis_url {
+        Some(url) => {
+            let store = RedisSessionStore::connect(&RedisSettings {
+                url: url.clone(),
+                pool_size: 16,
+                timeout: Duration::from_millis(auth.redis_timeout_ms.max(1)),
+            })
+            .context("invalid Redis settings")?;
+            tracing::info!("sessions are kept in Redis");
+            Ok(Arc::new(store))
+        }
+        None => {
+            tracing::info!("sessions are kept in memory (set REDIS_URL to share them)");
+            Ok(Arc::new(InMemorySessionStore::new()))
+        }
+    }
+}
+
+fn token_codec(auth: &AuthArgs, database_url: &str) -> anyhow::Result<Arc<dyn TokenCodec>> {
+    let secret = match &auth.jwt_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None if is_sqlite(database_url) => {
+            tracing::warn!(
+                "ORDER_MANAGER_JWT_SECRET is not set: using a random signing key, so tokens \
+                 end with this process"
+            );
+            let mut secret = vec![0u8; 32];
+            rand::rng().fill_bytes(&mut secret);
+            secret
+        }
+        None => bail!(
+            "ORDER_MANAGER_JWT_SECRET is required with a shared database: every replica must \
+             verify the tokens of every other (at least 32 bytes)"
+        ),
+    };
+    let verification_keys = match &auth.jwt_previous_keys {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .filter(|entry| !entry.trim().is_empty())
+            .map(|entry| {
+                entry
+                    .split_once('=')
+                    .map(|(kid, secret)| JwtKey::new(kid.trim(), secret.trim().as_bytes()))
+                    .context(
+                        "ORDER_MANAGER_JWT_PREVIOUS_KEYS must look like `kid=secret,kid=secret`",
+                    )
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let codec = JwtTokenCodec::new(JwtSettings {
+        signing_key: JwtKey::new(auth.jwt_key_id.clone(), secret),
+        verification_keys,
+        issuer: auth.jwt_issuer.clone(),
+        audience: auth.jwt_audience.clone(),
+        leeway_secs: 30,
+    })
+    .context("invalid token signing settings")?;
+    Ok(Arc::new(codec))
+}
