@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::SAMPLE;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_order-manager");
-const TEST_SECRET: &str = "an-end-to-end-test-secret-of-more-than-32-bytes";
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_order-manager");
+pub(crate) const TEST_SECRET: &str = "an-end-to-end-test-secret-of-more-than-32-bytes";
 
 /// `order-manager api-key create`, as a script would run it: the key is all of stdout.
 fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
@@ -46,9 +46,9 @@ fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
 }
 
 /// A server process that is killed when dropped.
-struct Running {
-    child: Child,
-    base: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Running {
@@ -59,7 +59,7 @@ impl Drop for Running {
 }
 
 /// Starts the binary on a free port in `dir`, and reads the port from its JSON log.
-fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
@@ -121,7 +121,7 @@ async fn sample_round_trip(server: &Running, key: &str) {
 }
 
 /// The same, in a directory with the embedded default database.
-fn api_key_create_in(dir: &std::path::Path) -> String {
+pub(crate) fn api_key_create_in(dir: &std::path::Path) -> String {
     let output = Command::new(BINARY)
         .current_dir(dir)
         .args(["api-key", "create", "--name", "e2e", "--scope", "admin"])
@@ -249,7 +249,7 @@ async fn on_mysql_it_migrates_on_command_and_serves() {
     assert!(!dir.path().join("data").exists(), "no SQLite file on MySQL");
 }
 
-async fn create_database(server_url: &str, name: &str) {
+pub(crate) async fn create_database(server_url: &str, name: &str) {
     use sea_orm::{ConnectionTrait, Database};
     let db = Database::connect(server_url).await.unwrap();
     db.execute_unprepared(&format!("CREATE DATABASE `{name}`"))

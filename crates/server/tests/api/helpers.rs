@@ -14,6 +14,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub api_key: String,
+    pub settings: ServeArgs,
     _data: tempfile::TempDir,
 }
 
@@ -36,6 +37,7 @@ pub async fn spawn_app_with(args: &[&str]) -> TestApp {
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).unwrap();
     let api_key = create_api_key(&cli.serve, &[Scope::Admin]).await;
+    let settings = cli.serve.clone();
     let app = Application::build(cli.serve).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -43,12 +45,33 @@ pub async fn spawn_app_with(args: &[&str]) -> TestApp {
         address,
         client: reqwest::Client::new(),
         api_key,
+        settings,
         _data: data,
     }
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
+}
+
+/// Adds a user, as `order-manager user add` does.
+pub async fn create_user(settings: &ServeArgs, username: &str, password: &str, scopes: &[Scope]) {
+    let db = database::open(&settings.database).await.unwrap();
+    Stores::new(&db)
+        .add_user(server::wiring::password_hasher().unwrap())
+        .execute(username, password, scopes)
+        .await
+        .unwrap();
+}
+
+/// Revokes a key by its prefix, as `order-manager api-key revoke` does.
+pub async fn revoke_api_key(settings: &ServeArgs, key: &str) {
+    let db = database::open(&settings.database).await.unwrap();
+    Stores::new(&db)
+        .revoke_api_key()
+        .execute(&key[..12])
+        .await
+        .unwrap();
 }
 
 /// Creates an API key in the app's database, as `order-manager api-key create` does.

@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 
+mod auth;
 mod binary;
 mod helpers;
 mod hostile_input;
 mod pagination;
 mod read_customers;
+mod replicas;
 mod submit_orders;

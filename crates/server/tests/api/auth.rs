@@ -1,0 +1,253 @@
+//! Authentication and authorization through the HTTP stack.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::Scope;
+use reqwest::{RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    SAMPLE, TestApp, assert_problem, create_api_key, create_user, revoke_api_key, spawn_app,
+};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/auth/login", app.address))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn token(app: &TestApp, username: &str) -> String {
+    let response = login(app, username, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn summaries(app: &TestApp) -> RequestBuilder {
+    app.client
+        .get(format!("{}/customers/summaries", app.address))
+}
+
+fn post_sample(app: &TestApp) -> RequestBuilder {
+    app.client
+        .post(format!("{}/orders", app.address))
+        .header("content-type", "application/json")
+        .body(SAMPLE)
+}
+
+async fn assert_unauthorized(request: RequestBuilder) -> Value {
+    let response = request.send().await.unwrap();
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer realm=\"order-manager\"")
+    );
+    assert_problem(response, StatusCode::UNAUTHORIZED).await
+}
+
+#[tokio::test]
+async fn login_gives_a_token_that_works_until_logout() {
+    let app = spawn_app().await;
+    create_user(&app.settings, "alice", PASSWORD, &[Scope::CustomersRead]).await;
+    let token = token(&app, "alice").await;
+    assert_eq!(
+        summaries(&app)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let logout = app
+        .client
+        .post(format!("{}/auth/logout", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let problem = assert_unauthorized(summaries(&app).bearer_auth(&token)).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("session has ended")
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_users_get_the_same_401() {
+    let app = spawn_app().await;
+    create_user(&app.settings, "alice", PASSWORD, &[Scope::Admin]).await;
+    let wrong = login(&app, "alice", "not the password").await;
+    assert!(wrong.headers().contains_key("www-authenticate"));
+    let wrong = assert_problem(wrong, StatusCode::UNAUTHORIZED).await;
+    let unknown = assert_problem(
+        login(&app, "mallory", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+    let malformed_name =
+        assert_problem(login(&app, "a b", PASSWORD).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(wrong, malformed_name);
+}
+
+#[tokio::test]
+async fn malformed_login_requests_are_400() {
+    let app = spawn_app().await;
+    for body in [
+        json!({"username": "alice"}),
+        json!({"password": PASSWORD}),
+        json!({"username": 1, "password": PASSWORD}),
+        json!([]),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/auth/login", app.address))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST).await;
+    }
+}
+
+#[tokio::test]
+async fn missing_and_malformed_credentials_are_401() {
+    let app = spawn_app().await;
+    assert_unauthorized(summaries(&app)).await;
+    assert_unauthorized(summaries(&app).header("authorization", "Basic YWxpY2U6c2VjcmV0")).await;
+    assert_unauthorized(summaries(&app).header("authorization", "Bearer")).await;
+    assert_unauthorized(summaries(&app).bearer_auth("not.a.jwt")).await;
+    assert_unauthorized(summaries(&app).header("x-api-key", "omk_nope")).await;
+    assert_unauthorized(
+        summaries(&app)
+            .header("x-api-key", &app.api_key)
+            .bearer_auth("x.y.z"),
+    )
+    .await;
+    assert_unauthorized(post_sample(&app)).await;
+    assert_unauthorized(app.client.post(format!("{}/auth/logout", app.address))).await;
+}
+
+#[tokio::test]
+async fn unsigned_and_forged_tokens_are_refused() {
+    let app = spawn_app().await;
+    create_user(&app.settings, "alice", PASSWORD, &[Scope::CustomersRead]).await;
+    let genuine = token(&app, "alice").await;
+    let payload = genuine.split('.').nth(1).unwrap();
+
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
+    assert_unauthorized(summaries(&app).bearer_auth(format!("{none_header}.{payload}."))).await;
+
+    // The same claims with admin scope, keeping the original signature.
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let mut escalated = claims.clone();
+    escalated["scope"] = json!("admin");
+    let forged_payload = URL_SAFE_NO_PAD.encode(escalated.to_string());
+    let mut parts = genuine.split('.');
+    let (header, _, signature) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+    assert_unauthorized(
+        summaries(&app).bearer_auth(format!("{header}.{forged_payload}.{signature}")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn scopes_decide_what_a_key_may_do() {
+    let app = spawn_app().await;
+    let reader = create_api_key(&app.settings, &[Scope::CustomersRead]).await;
+    let writer = create_api_key(&app.settings, &[Scope::OrdersWrite]).await;
+
+    let forbidden = post_sample(&app)
+        .header("x-api-key", &reader)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(forbidden, StatusCode::FORBIDDEN).await;
+    assert!(problem["detail"].as_str().unwrap().contains("orders:write"));
+    assert_eq!(
+        summaries(&app)
+            .header("x-api-key", &reader)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    assert_eq!(
+        post_sample(&app)
+            .header("x-api-key", &writer)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CREATED
+    );
+    let problem = assert_problem(
+        summaries(&app)
+            .header("x-api-key", &writer)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("customers:read")
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_key_stops_working_at_once() {
+    let app = spawn_app().await;
+    let key = create_api_key(&app.settings, &[Scope::CustomersRead]).await;
+    assert_eq!(
+        summaries(&app)
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    revoke_api_key(&app.settings, &key).await;
+    let problem = assert_unauthorized(summaries(&app).header("x-api-key", &key)).await;
+    assert!(problem["detail"].as_str().unwrap().contains("revoked"));
+}
+
+#[tokio::test]
+async fn an_api_key_has_no_session_to_log_out_and_probes_are_public() {
+    let app = spawn_app().await;
+    let logout = app
+        .client
+        .post(format!("{}/auth/logout", app.address))
+        .header("x-api-key", &app.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(logout, StatusCode::BAD_REQUEST).await;
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}

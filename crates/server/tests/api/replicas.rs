@@ -1,0 +1,403 @@
+//! End-to-end tests of sessions in Redis with the built binary: two replicas that share them,
+//! and one replica that lives through a Redis outage.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::binary::{BINARY, Running, TEST_SECRET, api_key_create_in, create_database, start};
+use crate::helpers::assert_problem;
+
+const USERNAME: &str = "replica-admin";
+const PASSWORD: &str = "a long enough test password";
+
+/// The longest a request may take while Redis is down: far above the 300 ms Redis timeout the
+/// server is given, only to prove that nothing hangs.
+const OUTAGE_ANSWER_BOUND: Duration = Duration::from_secs(5);
+
+/// How long the server may take to use Redis again once it is back.
+const RECOVERY_BOUND: Duration = Duration::from_secs(10);
+
+/// A client that gives up on a hung server instead of hanging the test.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// `order-manager user add`, the password on standard input as a script would pipe it.
+fn user_add(dir: &Path, env: &[(&str, &str)]) {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(dir)
+        .args(["user", "add", "--username", USERNAME, "--scope", "admin"])
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{PASSWORD}").unwrap();
+    } // closed here: the command reads one line, then EOF
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "user add failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn login(client: &reqwest::Client, server: &Running) -> Response {
+    client
+        .post(format!("{}/auth/login", server.base))
+        .json(&json!({"username": USERNAME, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Logs in and returns the bearer token.
+async fn token(client: &reqwest::Client, server: &Running) -> String {
+    let response = login(client, server).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], json!("Bearer"), "{body}");
+    assert!(body["expires_in"].as_u64().is_some_and(|s| s > 0), "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn summaries_with_token(client: &reqwest::Client, server: &Running, token: &str) -> Response {
+    client
+        .get(format!("{}/customers/summaries", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn logout(client: &reqwest::Client, server: &Running, token: &str) -> Response {
+    client
+        .post(format!("{}/auth/logout", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A 401 problem whose `WWW-Authenticate` tells a bearer client its token is no longer good.
+async fn assert_token_refused(response: Response) {
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .expect("a 401 must carry WWW-Authenticate")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("Bearer ") && challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert_problem(response, StatusCode::UNAUTHORIZED).await;
+}
+
+/// A 503 problem with `Retry-After` in seconds.
+async fn assert_unavailable(response: Response) {
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .expect("a 503 must carry Retry-After")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(retry_after.parse::<u32>().is_ok(), "{retry_after}");
+    assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
+}
+
+/// Two replicas on one MariaDB database and one Redis: a session opened on one is usable on
+/// the other, and a logout on either ends it on both.
+#[tokio::test]
+async fn two_replicas_share_sessions_through_redis() {
+    let mysql = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
+        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
+    let redis = std::env::var("ORDER_MANAGER_TEST_REDIS_URL")
+        .expect("ORDER_MANAGER_TEST_REDIS_URL is not set: run the tests with `cargo xtask ci`");
+
+    let name = format!("om_e2e_{}", uuid::Uuid::new_v4().simple());
+    create_database(&mysql, &name).await;
+    let url = format!("{}/{name}", mysql.trim_end_matches('/'));
+    let migrated = Command::new(BINARY)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "migrate failed: {}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    user_add(dir_a.path(), &[("DATABASE_URL", url.as_str())]);
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("ORDER_MANAGER_JWT_SECRET", TEST_SECRET),
+    ];
+    let replica_a = start(dir_a.path(), &[], &env);
+    let replica_b = start(dir_b.path(), &[], &env);
+    let client = client();
+
+    let token = token(&client, &replica_a).await;
+    for replica in [&replica_a, &replica_b] {
+        let response = summaries_with_token(&client, replica, &token).await;
+        assert_eq!(response.status(), StatusCode::OK, "on {}", replica.base);
+        let body: Value = response.json().await.unwrap();
+        assert!(body["summaries"].is_array(), "{body}");
+    }
+
+    let response = logout(&client, &replica_b, &token).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    for replica in [&replica_a, &replica_b] {
+        assert_token_refused(summaries_with_token(&client, replica, &token).await).await;
+    }
+    // Logging out again is refused the same way: the session is gone everywhere.
+    assert_token_refused(logout(&client, &replica_a, &token).await).await;
+}
+
+/// A redis-server of this test's own, that it can kill and start again on the same port.
+struct RedisProcess {
+    binary: PathBuf,
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisProcess {
+    /// Starts one on a free port (a few attempts, should another process take the port first).
+    fn start() -> Self {
+        let mut redis = Self {
+            binary: redis_server_binary(),
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        let mut attempts = 1;
+        loop {
+            match redis.spawn() {
+                Ok(()) => return redis,
+                Err(err) if attempts == 3 => panic!("could not start redis-server: {err}"),
+                Err(_) => {
+                    attempts += 1;
+                    redis.port = free_port();
+                }
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: Redis vanishes at once, as in a crash; its connections are cut.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts it again on the same port, empty (it persists nothing).
+    fn restart(&mut self) {
+        assert!(self.child.is_none(), "redis-server is still running");
+        self.spawn()
+            .unwrap_or_else(|err| panic!("could not restart redis-server: {err}"));
+    }
+
+    /// Spawns redis-server and waits until it answers PING on its port.
+    fn spawn(&mut self) -> Result<(), String> {
+        let log = self.dir.path().join("redis.log");
+        let mut child = Command::new(&self.binary)
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .args(["--appendonly", "no"])
+            .args(["--daemonize", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|err| format!("cannot run {}: {err}", self.binary.display()))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!(
+                    "it exited ({status}) on port {}:\n{log}",
+                    self.port
+                ));
+            }
+            if answers_ping(self.port) {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no PONG on port {} within 10 s", self.port));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `redis-server` from PATH, or Debian's.
+fn redis_server_binary() -> PathBuf {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join("redis-server"))
+        .chain(std::iter::once(PathBuf::from("/usr/bin/redis-server")))
+        .find(|candidate| candidate.is_file())
+        .expect("redis-server is not in PATH nor /usr/bin: install it (`apt-get install redis-server`), as `cargo xtask ci` needs")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether a Redis on `port` answers an inline PING with `+PONG`.
+fn answers_ping(port: u16) -> bool {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else {
+        return false;
+    };
+    if stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .is_err()
+        || stream.write_all(b"PING\r\n").is_err()
+    {
+        return false;
+    }
+    let mut reply = [0_u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
+
+/// Sends a request and checks that the answer came within [`OUTAGE_ANSWER_BOUND`].
+async fn timed(what: &str, request: impl Future<Output = Response>) -> Response {
+    let started = Instant::now();
+    let response = request.await;
+    let took = started.elapsed();
+    assert!(
+        took < OUTAGE_ANSWER_BOUND,
+        "{what} took {took:?} while Redis was down"
+    );
+    response
+}
+
+/// One server on SQLite with sessions in a Redis that dies and comes back: while it is down,
+/// what needs a session answers 503 quickly, API keys still work, and once it is back, logins
+/// work again without restarting the server.
+#[tokio::test]
+async fn redis_outage_answers_503_and_recovers_without_restart() {
+    let mut redis = RedisProcess::start();
+    let redis_url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    user_add(dir.path(), &[]);
+    let api_key = api_key_create_in(dir.path());
+    let server = start(
+        dir.path(),
+        &[],
+        &[
+            ("REDIS_URL", redis_url.as_str()),
+            ("ORDER_MANAGER_REDIS_TIMEOUT_MS", "300"),
+        ],
+    );
+    let client = client();
+
+    let token = token(&client, &server).await;
+    let response = summaries_with_token(&client, &server, &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    redis.kill();
+
+    for attempt in 1..=3 {
+        let response = timed(
+            &format!("bearer request {attempt}"),
+            summaries_with_token(&client, &server, &token),
+        )
+        .await;
+        assert_unavailable(response).await;
+    }
+    assert_unavailable(timed("logout", logout(&client, &server, &token)).await).await;
+    let response = timed("API key request", async {
+        client
+            .get(format!("{}/customers/summaries", server.base))
+            .header("x-api-key", &api_key)
+            .send()
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(response.status(), StatusCode::OK, "API keys need no Redis");
+    assert_unavailable(timed("login", login(&client, &server)).await).await;
+
+    redis.restart();
+
+    let deadline = Instant::now() + RECOVERY_BOUND;
+    let fresh = loop {
+        let response = login(&client, &server).await;
+        if response.status() == StatusCode::OK {
+            let body: Value = response.json().await.unwrap();
+            break body["access_token"].as_str().unwrap().to_owned();
+        }
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "login while Redis comes back"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "login still fails {RECOVERY_BOUND:?} after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Once Redis answers again, every call does: no dead pooled connection is handed out.
+    for _ in 0..5 {
+        let response = summaries_with_token(&client, &server, &fresh).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    // The restarted Redis is empty (it persists nothing), so the old session is gone.
+    assert_token_refused(summaries_with_token(&client, &server, &token).await).await;
+    let response = logout(&client, &server, &fresh).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_token_refused(summaries_with_token(&client, &server, &fresh).await).await;
+}
