@@ -4,12 +4,18 @@
 //! Neither passwords nor hashes are ever logged or put into error messages.
 
 use std::fmt;
+use std::sync::Arc;
 
 use application::ports::{HashingError, PasswordHash, PasswordHasher};
 use argon2::password_hash::{self, phc};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use async_trait::async_trait;
 use domain::Password;
+use tokio::sync::Semaphore;
+
+fn closed() -> HashingError {
+    HashingError("the hashing queue is closed".to_owned())
+}
 
 /// Memory cost in KiB (19 MiB, OWASP's recommendation for Argon2id with t = 2).
 pub const M_COST_KIB: u32 = 19 * 1024;
@@ -24,6 +30,9 @@ pub const P_COST: u32 = 1;
 pub struct Argon2PasswordHasher {
     argon2: Argon2<'static>,
     dummy: PasswordHash,
+    /// Each hash holds 19 MiB and a core for tens of milliseconds: a login flood must queue
+    /// here rather than fill tokio's blocking pool (512 threads, ~10 GiB).
+    permits: Arc<Semaphore>,
 }
 
 impl Argon2PasswordHasher {
@@ -35,7 +44,12 @@ impl Argon2PasswordHasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let random_password: [u8; 32] = rand::random();
         let dummy = hash_with(&argon2, &random_password)?;
-        Ok(Self { argon2, dummy })
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Self {
+            argon2,
+            dummy,
+            permits: Arc::new(Semaphore::new(cores)),
+        })
     }
 }
 
@@ -53,6 +67,7 @@ impl fmt::Debug for Argon2PasswordHasher {
 #[async_trait]
 impl PasswordHasher for Argon2PasswordHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashingError> {
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
         let argon2 = self.argon2.clone();
         let password = password.clone();
         tokio::task::spawn_blocking(move || hash_with(&argon2, password.expose().as_bytes()))
@@ -61,6 +76,7 @@ impl PasswordHasher for Argon2PasswordHasher {
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashingError> {
+        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
         let argon2 = self.argon2.clone();
         let password = password.clone();
         let hash = hash.clone();
