@@ -49,11 +49,20 @@ pub fn run(args: &DevArgs) -> Result<()> {
     );
     eprintln!("xtask: DATABASE_URL={database_url}");
 
+    // A shared database needs a stable signing secret; the dev one lives beside its data.
+    let secret = dev_secret(&workspace_root().join(".dev").join("jwt-secret"))?;
+    eprintln!(
+        "xtask: add a user with `echo \"$PASSWORD\" | DATABASE_URL={database_url} \
+         cargo run --release -- user add --username admin --scope admin`"
+    );
     let mut server = cargo(["run", "--release", "-p", "order-manager-server", "--"]);
     server
         .args(["serve", "--migrate"])
         .args(&args.server_args)
         .env("DATABASE_URL", &database_url);
+    if std::env::var_os("ORDER_MANAGER_JWT_SECRET").is_none() {
+        server.env("ORDER_MANAGER_JWT_SECRET", secret);
+    }
     let served = run_inherited(&mut server);
     let stopped = mariadb.stop();
     match served {
@@ -61,4 +70,20 @@ pub fn run(args: &DevArgs) -> Result<()> {
         Err(_) if signals::received().is_some() => stopped,
         served => served.and(stopped),
     }
+}
+
+/// Reads the dev signing secret, making a random one on the first run.
+fn dev_secret(path: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    if let Ok(secret) = std::fs::read_to_string(path) {
+        return Ok(secret.trim().to_owned());
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, &secret)?;
+    Ok(secret)
 }
