@@ -168,6 +168,24 @@ async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
     sigterm(&server.child);
     assert!(wait_for_exit(&mut server.child).success());
 
+    // The key's last use was written at shutdown (in batches, not per request).
+    let listing = Command::new(BINARY)
+        .current_dir(dir.path())
+        .args(["api-key", "list"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let row: Vec<&str> = listing
+        .lines()
+        .find(|line| line.starts_with(&key[..12]))
+        .unwrap_or_else(|| panic!("{listing}"))
+        .split('\t')
+        .collect();
+    assert!(row[4].parse::<u64>().is_ok(), "no last use recorded: {listing}");
+    assert_eq!(row[5], "-", "not revoked");
+    assert!(!listing.contains(&key[13..]), "a listing never shows the secret");
+
     // The data survives a restart.
     let server = start(dir.path(), &[], &[]);
     let summaries: Value = reqwest::Client::new()
