@@ -4,14 +4,18 @@
 mod auth;
 mod dto;
 mod json_body;
+mod lifecycle;
+mod observability;
 mod pagination;
 mod problem;
 mod routes;
 
 use actix_web::web;
 use application::use_cases::auth::{Authenticate, Login, Logout};
-use application::use_cases::{ListCustomerItems, SubmitOrders, SummarizeCustomers};
+use application::use_cases::{CheckReadiness, ListCustomerItems, SubmitOrders, SummarizeCustomers};
 
+pub use lifecycle::Lifecycle;
+pub use observability::{REQUEST_ID_HEADER, RequestId, observe};
 pub use problem::Problem;
 
 /// Limits of the HTTP layer itself.
@@ -28,6 +32,8 @@ pub struct ApiState {
     pub list_customer_items: ListCustomerItems,
     pub summarize_customers: SummarizeCustomers,
     pub auth: AuthApi,
+    pub readiness: CheckReadiness,
+    pub lifecycle: Lifecycle,
     pub limits: HttpLimits,
 }
 

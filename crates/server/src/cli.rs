@@ -238,6 +238,25 @@ pub struct ServeArgs {
     )]
     pub workers: usize,
 
+    /// Address of the Prometheus metrics listener (`GET /metrics`); keep it off the ingress.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_METRICS_BIND",
+        default_value = "127.0.0.1:9464",
+        global = true
+    )]
+    pub metrics_bind: SocketAddr,
+
+    /// Seconds between SIGTERM (when /readyz turns 503) and closing the listener, so that load
+    /// balancers stop sending traffic first. Ctrl-C skips it.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_SHUTDOWN_DELAY_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub shutdown_delay_secs: u64,
+
     /// Seconds that in-flight requests get to finish after SIGTERM / Ctrl-C.
     #[arg(
         long,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod database;
+pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod wiring;

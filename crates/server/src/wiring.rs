@@ -17,8 +17,10 @@ use application::ports::{
 use application::use_cases::auth::{
     AddUser, ApiKeyUsage, Authenticate, CreateApiKey, ListApiKeys, Login, Logout, RevokeApiKey,
 };
-use application::use_cases::{ListCustomerItems, SubmitLimits, SubmitOrders, SummarizeCustomers};
-use http_api::{ApiState, AuthApi, HttpLimits};
+use application::use_cases::{
+    CheckReadiness, ListCustomerItems, SubmitLimits, SubmitOrders, SummarizeCustomers,
+};
+use http_api::{ApiState, AuthApi, HttpLimits, Lifecycle};
 use rand::RngCore;
 
 use crate::cli::{AuthArgs, ServeArgs};
@@ -71,6 +73,9 @@ pub fn password_hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
     ))
 }
 
+/// How long a readiness probe waits for each dependency.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Everything `serve` runs with.
 #[derive(Debug)]
 pub struct Wired {
@@ -81,7 +86,7 @@ pub struct Wired {
 pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
     let hasher = password_hasher()?;
     let tokens = token_codec(&settings.auth, &settings.database.url)?;
-    let sessions = session_store(&settings.auth)?;
+    let (sessions, shared_sessions) = session_store(&settings.auth)?;
     let api_key_usage = Arc::new(ApiKeyUsage::new(stores.api_keys.clone()));
     let clock = stores.clock.clone();
     let api = ApiState {
@@ -111,8 +116,10 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
                 clock,
                 Duration::from_secs(settings.auth.token_ttl_secs.max(1)),
             ),
-            logout: Logout::new(sessions),
+            logout: Logout::new(sessions.clone()),
         },
+        readiness: CheckReadiness::new(stores.orders.clone(), shared_sessions, READINESS_TIMEOUT),
+        lifecycle: Lifecycle::default(),
         limits: HttpLimits {
             max_body_bytes: settings.max_body_bytes,
         },
@@ -120,7 +127,11 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
     Ok(Wired { api, api_key_usage })
 }
 
-fn session_store(auth: &AuthArgs) -> anyhow::Result<Arc<dyn SessionStore>> {
+/// The session store, and the same again when it is shared (Redis) and so must be checked by
+/// the readiness probe.
+type SessionStores = (Arc<dyn SessionStore>, Option<Arc<dyn SessionStore>>);
+
+fn session_store(auth: &AuthArgs) -> anyhow::Result<SessionStores> {
     match &auth.redis_url {
         Some(url) => {
             let store = RedisSessionStore::connect(&RedisSettings {
@@ -130,11 +141,12 @@ fn session_store(auth: &AuthArgs) -> anyhow::Result<Arc<dyn SessionStore>> {
             })
             .context("invalid Redis settings")?;
             tracing::info!("sessions are kept in Redis");
-            Ok(Arc::new(store))
+            let store: Arc<dyn SessionStore> = Arc::new(store);
+            Ok((store.clone(), Some(store)))
         }
         None => {
             tracing::info!("sessions are kept in memory (set REDIS_URL to share them)");
-            Ok(Arc::new(InMemorySessionStore::new()))
+            Ok((Arc::new(InMemorySessionStore::new()), None))
         }
     }
 }

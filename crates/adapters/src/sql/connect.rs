@@ -30,3 +30,18 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     }
     Ok(db)
 }
+
+/// Connections of the pool right now: (open, idle, maximum), for the pool-usage metrics.
+pub fn pool_usage(db: &DatabaseConnection, max_connections: u32) -> (u32, u32, u32) {
+    match db.get_database_backend() {
+        DatabaseBackend::MySql => {
+            let pool = db.get_mysql_connection_pool();
+            (pool.size(), pool.num_idle() as u32, max_connections)
+        }
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle() as u32, max_connections)
+        }
+        _ => (0, 0, max_connections),
+    }
+}

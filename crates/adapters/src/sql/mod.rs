@@ -9,7 +9,7 @@ mod order_store;
 mod user_store;
 
 pub use api_key_store::SqlApiKeyStore;
-pub use connect::{DatabaseSettings, connect};
+pub use connect::{DatabaseSettings, connect, pool_usage};
 pub use order_store::SqlOrderStore;
 pub use sea_orm::DatabaseConnection;
 pub use user_store::SqlUserStore;

@@ -1,12 +1,16 @@
 //! One module per use case, each with its own error enum.
 
 pub mod auth;
+mod check_readiness;
 mod list_customer_items;
+mod rate_limit;
 mod submit_orders;
 mod summarize_customers;
 mod validate_batch;
 
+pub use check_readiness::{CheckReadiness, Dependency, Readiness};
 pub use list_customer_items::{ListCustomerItems, ListItemsError};
+pub use rate_limit::{RateLimits, Throttle, ThrottleRequests, ThrottleUnavailable, Verdict};
 pub use submit_orders::{SubmitError, SubmitLimits, SubmitOrders, SubmitReport};
 pub use summarize_customers::{SummarizeCustomers, SummarizeError};
 pub use validate_batch::FieldError;

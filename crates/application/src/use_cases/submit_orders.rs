@@ -30,6 +30,8 @@ impl Default for SubmitLimits {
 pub struct SubmitReport {
     /// Orders stored by this call.
     pub accepted: usize,
+    /// Items of the orders stored by this call.
+    pub accepted_items: usize,
     /// Entries that stored nothing because the same order was already stored (or repeated
     /// inside the batch): safe client retries.
     pub duplicates: usize,
@@ -130,6 +132,7 @@ impl SubmitOrders {
                 return Err(SubmitError::Conflict(conflicts));
             }
             let accepted = new_orders.len();
+            let accepted_items = new_orders.iter().map(|o| o.items().len()).sum();
             if accepted > 0 {
                 match self
                     .store
@@ -146,6 +149,7 @@ impl SubmitOrders {
             }
             return Ok(SubmitReport {
                 accepted,
+                accepted_items,
                 duplicates: submitted - accepted,
             });
         }
@@ -247,6 +251,7 @@ mod tests {
             report,
             SubmitReport {
                 accepted: 2,
+                accepted_items: 2,
                 duplicates: 1
             }
         );
@@ -267,6 +272,7 @@ mod tests {
             report,
             SubmitReport {
                 accepted: 0,
+                accepted_items: 0,
                 duplicates: 1
             }
         );

@@ -15,6 +15,11 @@ enum Presented<'a> {
     ApiKey(&'a str),
 }
 
+/// Counts a refused authentication by reason (`missing`, `malformed`, `invalid_token`, ...).
+pub(crate) fn count_failure(reason: &'static str) {
+    metrics::counter!("order_manager_auth_failures_total", "reason" => reason).increment(1);
+}
+
 fn presented(headers: &HeaderMap) -> Result<Presented<'_>, Problem> {
     let mut authorization = headers.get_all(AUTHORIZATION);
     let mut api_key = headers.get_all(API_KEY_HEADER);
@@ -59,20 +64,32 @@ pub(crate) async fn authenticate(
     headers: &HeaderMap,
     authenticate: &Authenticate,
 ) -> Result<Principal, Problem> {
-    let outcome = match presented(headers)? {
+    let presented = presented(headers).inspect_err(|_| count_failure("missing_or_malformed"))?;
+    let outcome = match presented {
         Presented::Bearer(token) => authenticate.bearer(token).await,
         Presented::ApiKey(key) => authenticate.api_key(key).await,
     };
     outcome.map_err(|err| match err {
         AuthError::Unavailable(cause) => {
+            count_failure("unavailable");
             tracing::warn!(%cause, "credentials could not be checked");
             Problem::unavailable("credentials cannot be checked right now")
         }
         AuthError::InvalidToken(_) | AuthError::SessionEnded => {
+            count_failure(if err == AuthError::SessionEnded {
+                "session_ended"
+            } else {
+                "invalid_token"
+            });
             tracing::info!(reason = %err, "authentication failed");
             Problem::unauthorized(err.to_string(), INVALID_TOKEN_CHALLENGE)
         }
         AuthError::InvalidApiKey | AuthError::RevokedApiKey => {
+            count_failure(if err == AuthError::RevokedApiKey {
+                "revoked_api_key"
+            } else {
+                "invalid_api_key"
+            });
             tracing::info!(reason = %err, "authentication failed");
             Problem::unauthorized(err.to_string(), CHALLENGE)
         }

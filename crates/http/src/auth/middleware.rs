@@ -29,6 +29,7 @@ pub(crate) async fn guard(
     if let Some(required) = required
         && let Err(forbidden) = principal.authorize(required)
     {
+        super::credentials::count_failure("forbidden");
         tracing::info!(principal = %principal.label(), %required, "forbidden");
         return Ok(req.into_response(Problem::forbidden(forbidden.to_string()).error_response()));
     }

@@ -5,5 +5,5 @@
 mod credentials;
 mod middleware;
 
-pub(crate) use credentials::CHALLENGE;
+pub(crate) use credentials::{CHALLENGE, count_failure};
 pub(crate) use middleware::{Authenticated, guard};

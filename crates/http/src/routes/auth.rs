@@ -36,6 +36,7 @@ pub(crate) async fn login(
         .await
         .map_err(|err| match err {
             LoginError::InvalidCredentials => {
+                crate::auth::count_failure("invalid_credentials");
                 tracing::info!(reason = "invalid_credentials", "login failed");
                 Problem::unauthorized(err.to_string(), crate::auth::CHALLENGE)
             }

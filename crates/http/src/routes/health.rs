@@ -1,7 +1,35 @@
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, web};
 use serde_json::json;
+
+use crate::{ApiState, Problem};
 
 /// Liveness: the process answers. Checks no dependency, so a database outage never restarts it.
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Readiness: may this replica receive traffic? Not while shutting down, and not while the
+/// database (or Redis, when sessions live there) does not answer in time.
+pub(crate) async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, Problem> {
+    if state.lifecycle.is_draining() {
+        return Err(Problem::unavailable("shutting down"));
+    }
+    let readiness = state.readiness.execute().await;
+    for (dependency, up) in &readiness.checked {
+        metrics::gauge!("order_manager_dependency_up", "dependency" => dependency.as_str())
+            .set(if *up { 1.0 } else { 0.0 });
+    }
+    if readiness.is_ready() {
+        let checks: serde_json::Map<String, serde_json::Value> = readiness
+            .checked
+            .iter()
+            .map(|(d, _)| (d.as_str().to_owned(), json!("up")))
+            .collect();
+        return Ok(HttpResponse::Ok().json(json!({"status": "ready", "checks": checks})));
+    }
+    let down: Vec<&str> = readiness.down().iter().map(|d| d.as_str()).collect();
+    Err(Problem::unavailable(format!(
+        "not ready: {} down",
+        down.join(" and ")
+    )))
 }

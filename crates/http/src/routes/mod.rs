@@ -55,5 +55,10 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
         web::resource("/healthz")
             .route(web::get().to(health::healthz))
             .default_service(web::to(|| async { Problem::method_not_allowed("GET") })),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(health::readyz))
+            .default_service(web::to(|| async { Problem::method_not_allowed("GET") })),
     );
 }

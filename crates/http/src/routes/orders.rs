@@ -18,6 +18,10 @@ pub(crate) async fn submit(
         .execute(batch)
         .await
         .map_err(submit_problem)?;
+    metrics::counter!("order_manager_orders_ingested_total").increment(report.accepted as u64);
+    metrics::counter!("order_manager_order_items_ingested_total")
+        .increment(report.accepted_items as u64);
+    metrics::counter!("order_manager_order_duplicates_total").increment(report.duplicates as u64);
     let body = SubmitResponse {
         status: "ok",
         accepted: report.accepted,
@@ -36,18 +40,22 @@ fn submit_problem(err: SubmitError) -> Problem {
         SubmitError::TooManyOrders { .. } | SubmitError::TooManyItems { .. } => {
             Problem::too_large(format!("{err}; nothing was stored"))
         }
-        SubmitError::Invalid(errors) => Problem::validation(
-            format!("{} problem(s) found; nothing was stored", errors.len()),
-            errors
-                .into_iter()
-                .map(|e| ProblemField {
-                    index: e.index,
-                    field: e.field,
-                    message: e.message,
-                })
-                .collect(),
-        ),
+        SubmitError::Invalid(errors) => {
+            metrics::counter!("order_manager_validation_failures_total").increment(1);
+            Problem::validation(
+                format!("{} problem(s) found; nothing was stored", errors.len()),
+                errors
+                    .into_iter()
+                    .map(|e| ProblemField {
+                        index: e.index,
+                        field: e.field,
+                        message: e.message,
+                    })
+                    .collect(),
+            )
+        }
         SubmitError::Conflict(ids) => {
+            metrics::counter!("order_manager_order_conflicts_total").increment(ids.len() as u64);
             Problem::conflict(ids.into_iter().map(|id| id.into_string()).collect())
         }
         SubmitError::Store(err) => store_problem(err),

@@ -63,7 +63,8 @@ pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
-        .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--bind", "127.0.0.1:0", "--metrics-bind", "127.0.0.1:0"])
+        .args(["--log-format", "json", "--shutdown-delay-secs", "1"])
         .args(args)
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
@@ -182,9 +183,15 @@ async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
         .unwrap_or_else(|| panic!("{listing}"))
         .split('\t')
         .collect();
-    assert!(row[4].parse::<u64>().is_ok(), "no last use recorded: {listing}");
+    assert!(
+        row[4].parse::<u64>().is_ok(),
+        "no last use recorded: {listing}"
+    );
     assert_eq!(row[5], "-", "not revoked");
-    assert!(!listing.contains(&key[13..]), "a listing never shows the secret");
+    assert!(
+        !listing.contains(&key[13..]),
+        "a listing never shows the secret"
+    );
 
     // The data survives a restart.
     let server = start(dir.path(), &[], &[]);
@@ -238,7 +245,7 @@ async fn on_mysql_it_migrates_on_command_and_serves() {
 
     let refused = Command::new(BINARY)
         .current_dir(dir.path())
-        .args(["--bind", "127.0.0.1:0"])
+        .args(["--bind", "127.0.0.1:0", "--metrics-bind", "127.0.0.1:0"])
         .env("DATABASE_URL", &url)
         .env("ORDER_MANAGER_JWT_SECRET", TEST_SECRET)
         .output()

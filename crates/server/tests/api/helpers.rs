@@ -14,6 +14,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub api_key: String,
+    pub metrics_address: String,
     pub settings: ServeArgs,
     _data: tempfile::TempDir,
 }
@@ -33,6 +34,8 @@ pub async fn spawn_app_with(args: &[&str]) -> TestApp {
         &url,
         "--workers",
         "2",
+        "--metrics-bind",
+        "127.0.0.1:0",
     ];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).unwrap();
@@ -40,11 +43,13 @@ pub async fn spawn_app_with(args: &[&str]) -> TestApp {
     let settings = cli.serve.clone();
     let app = Application::build(cli.serve).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         api_key,
+        metrics_address,
         settings,
         _data: data,
     }

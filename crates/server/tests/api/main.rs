@@ -7,6 +7,7 @@ mod auth;
 mod binary;
 mod helpers;
 mod hostile_input;
+mod observability;
 mod pagination;
 mod read_customers;
 mod replicas;
