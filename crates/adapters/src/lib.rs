@@ -1,7 +1,10 @@
 //! Implementations of the application's ports with real technology.
 
 pub mod argon2_hasher;
+pub mod fallback_rate_limiter;
 pub mod jwt;
+pub mod memory_rate_limiter;
 pub mod memory_sessions;
+pub mod redis_rate_limiter;
 pub mod redis_sessions;
 pub mod sql;

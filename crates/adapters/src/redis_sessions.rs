@@ -81,25 +81,7 @@ impl RedisSessionStore {
                 "the Redis timeout must be more than zero".to_owned(),
             ));
         }
-        let timeout = Some(settings.timeout);
-        // Connecting and each command are bounded on their own too, so that a broken
-        // connection is noticed by redis itself, not only by our overall timeout.
-        let connection_config = AsyncConnectionConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout);
-        let manager = Manager::new_with_config(settings.url.as_str(), connection_config)
-            .map_err(|err| SessionStoreUnavailable(format!("invalid Redis URL: {err}")))?;
-        let pool = Pool::builder(manager)
-            .max_size(settings.pool_size)
-            .wait_timeout(timeout)
-            .create_timeout(timeout)
-            .recycle_timeout(timeout)
-            // Needed for the timeouts above to apply at all.
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|err| {
-                SessionStoreUnavailable(format!("could not build the Redis pool: {err}"))
-            })?;
+        let pool = build_pool(settings).map_err(SessionStoreUnavailable)?;
         Ok(Self {
             pool,
             redacted_url: redact_url(&settings.url),
@@ -195,6 +177,28 @@ impl SessionStore for RedisSessionStore {
     }
 }
 
+/// A pool that connects lazily, with every step (connecting, waiting for a connection,
+/// recycling one, each command) bounded by `settings.timeout`. Shared by the Redis adapters.
+pub(crate) fn build_pool(settings: &RedisSettings) -> Result<Pool, String> {
+    let timeout = Some(settings.timeout);
+    // Connecting and each command are bounded on their own too, so that a broken
+    // connection is noticed by redis itself, not only by our overall timeout.
+    let connection_config = AsyncConnectionConfig::new()
+        .set_connection_timeout(timeout)
+        .set_response_timeout(timeout);
+    let manager = Manager::new_with_config(settings.url.as_str(), connection_config)
+        .map_err(|err| format!("invalid Redis URL: {err}"))?;
+    Pool::builder(manager)
+        .max_size(settings.pool_size)
+        .wait_timeout(timeout)
+        .create_timeout(timeout)
+        .recycle_timeout(timeout)
+        // Needed for the timeouts above to apply at all.
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|err| format!("could not build the Redis pool: {err}"))
+}
+
 /// Why a call failed, before it becomes a [`SessionStoreUnavailable`].
 enum Failure {
     Pool(PoolError),
@@ -214,7 +218,7 @@ impl fmt::Display for Failure {
 
 /// Whether the connection is no longer usable after `err` (as opposed to, say, a Redis error
 /// reply, after which the connection is fine).
-fn is_connection_broken(err: &RedisError) -> bool {
+pub(crate) fn is_connection_broken(err: &RedisError) -> bool {
     err.is_io_error()
         || err.is_connection_dropped()
         || err.is_timeout()
@@ -247,7 +251,7 @@ pub(crate) fn abbreviate(session_id: &str) -> String {
 }
 
 /// The URL with its user info (user name and password) replaced by `***`.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
         None => (None, url),

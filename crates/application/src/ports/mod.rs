@@ -5,6 +5,7 @@ mod api_key_store;
 mod clock;
 mod credentials;
 mod order_store;
+mod rate_limiter;
 mod session_store;
 mod token_codec;
 mod user_store;
@@ -16,6 +17,7 @@ pub use credentials::{HashingError, PasswordHash, PasswordHasher};
 pub use order_store::{
     CustomerSummary, InsertError, ItemKey, OrderStore, PurchasedItem, StoreError,
 };
+pub use rate_limiter::{InvalidPolicy, LimiterUnavailable, RateDecision, RateLimiter, RatePolicy};
 pub use session_store::{SessionStore, SessionStoreUnavailable};
 pub use token_codec::{SessionClaims, TokenCodec, TokenError};
 pub use user_store::{AddUserError, UserRecord, UserStore};
@@ -28,6 +30,8 @@ pub use clock::MockClock;
 pub use credentials::MockPasswordHasher;
 #[cfg(any(test, feature = "mocks"))]
 pub use order_store::MockOrderStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use rate_limiter::MockRateLimiter;
 #[cfg(any(test, feature = "mocks"))]
 pub use session_store::MockSessionStore;
 #[cfg(any(test, feature = "mocks"))]
