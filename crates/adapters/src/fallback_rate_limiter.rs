@@ -12,7 +12,7 @@
 //! the next request; as soon as it answers, it decides again and an info line says so.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -43,16 +43,20 @@ pub struct FallbackRateLimiter {
     local: Arc<dyn RateLimiter>,
     intervals: FallbackIntervals,
     fallbacks: AtomicU64,
+    /// Local decisions since the last warning, for the next one.
+    unreported: AtomicU64,
+    /// Whether the last call to the shared limiter failed: the only state the usual request
+    /// reads, without a lock.
+    degraded: AtomicBool,
     state: Mutex<State>,
 }
 
+/// What only failures and recoveries touch.
 #[derive(Default)]
 struct State {
-    /// Until when the shared limiter is not asked; `None` while it works.
+    /// Until when the shared limiter is left alone.
     skip_until: Option<Instant>,
     last_warning: Option<Instant>,
-    /// Local decisions since the last warning, for the next one.
-    unreported: u64,
 }
 
 impl fmt::Debug for FallbackRateLimiter {
@@ -75,6 +79,8 @@ impl FallbackRateLimiter {
             local,
             intervals,
             fallbacks: AtomicU64::new(0),
+            unreported: AtomicU64::new(0),
+            degraded: AtomicBool::new(false),
             state: Mutex::new(State::default()),
         }
     }
@@ -84,21 +90,26 @@ impl FallbackRateLimiter {
         self.fallbacks.load(Ordering::Relaxed)
     }
 
-    /// Whether the shared limiter is being used (it answered last time, or is due a retry).
+    /// Whether the shared limiter decides (it answered the last time it was asked).
     pub fn is_shared(&self) -> bool {
-        self.lock().skip_until.is_none()
+        !self.degraded.load(Ordering::Acquire)
     }
 
     fn should_ask_shared(&self, now: Instant) -> bool {
-        self.lock().skip_until.is_none_or(|until| now >= until)
+        self.is_shared() || self.lock().skip_until.is_none_or(|until| now >= until)
     }
 
     fn shared_answered(&self) {
+        if self.is_shared() {
+            return;
+        }
         let mut state = self.lock();
-        if state.skip_until.take().is_some() {
-            let local_decisions = std::mem::take(&mut state.unreported);
+        // Another request may have seen the recovery first.
+        if self.degraded.swap(false, Ordering::AcqRel) {
+            state.skip_until = None;
             state.last_warning = None;
             drop(state);
+            let local_decisions = self.unreported.swap(0, Ordering::Relaxed);
             tracing::info!(
                 local_decisions,
                 "the shared rate limiter answers again: budgets are shared by every replica again"
@@ -108,14 +119,15 @@ impl FallbackRateLimiter {
 
     fn shared_failed(&self, error: &LimiterUnavailable, now: Instant) {
         let mut state = self.lock();
+        self.degraded.store(true, Ordering::Release);
         state.skip_until = Some(now + self.intervals.retry_after);
         let due = state
             .last_warning
             .is_none_or(|last| now.duration_since(last) >= self.intervals.warn_every);
         if due {
             state.last_warning = Some(now);
-            let local_decisions = std::mem::take(&mut state.unreported);
             drop(state);
+            let local_decisions = self.unreported.swap(0, Ordering::Relaxed);
             tracing::warn!(
                 error = %error,
                 local_decisions,
@@ -150,15 +162,14 @@ impl RateLimiter for FallbackRateLimiter {
             }
         }
         self.fallbacks.fetch_add(1, Ordering::Relaxed);
-        self.lock().unreported += 1;
+        metrics::counter!("order_manager_rate_limiter_fallbacks_total").increment(1);
+        self.unreported.fetch_add(1, Ordering::Relaxed);
         self.local.check(key, policy).await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicBool;
-
     use super::*;
     use crate::memory_rate_limiter::InMemoryRateLimiter;
 

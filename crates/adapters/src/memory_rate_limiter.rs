@@ -17,7 +17,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use application::ports::{LimiterUnavailable, RateDecision, RateLimiter, RatePolicy};
@@ -43,14 +44,17 @@ struct Shape {
 /// Rate limits in this process's memory; cheap to share as `Arc<dyn RateLimiter>`.
 pub struct InMemoryRateLimiter {
     limiters: RwLock<HashMap<Shape, Arc<KeyedLimiter>>>,
-    last_prune: Mutex<Instant>,
+    started: Instant,
+    /// Milliseconds from `started` to the last prune: an atomic, as every request reads it.
+    last_prune_ms: AtomicU64,
 }
 
 impl InMemoryRateLimiter {
     pub fn new() -> Self {
         Self {
             limiters: RwLock::new(HashMap::new()),
-            last_prune: Mutex::new(Instant::now()),
+            started: Instant::now(),
+            last_prune_ms: AtomicU64::new(0),
         }
     }
 
@@ -91,18 +95,18 @@ impl InMemoryRateLimiter {
     }
 
     fn prune_if_due(&self) {
-        let now = Instant::now();
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.last_prune_ms.load(Ordering::Relaxed);
+        let interval = u64::try_from(PRUNE_INTERVAL.as_millis()).unwrap_or(u64::MAX);
+        // Only the request that moves the mark prunes; the others go on at once.
+        if now.saturating_sub(last) >= interval
+            && self
+                .last_prune_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
         {
-            let mut last = self
-                .last_prune
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if now.duration_since(*last) < PRUNE_INTERVAL {
-                return;
-            }
-            *last = now;
+            self.prune();
         }
-        self.prune();
     }
 
     /// The map of limiters, also after a panic elsewhere: entries are only ever added whole.

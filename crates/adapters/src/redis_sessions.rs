@@ -116,6 +116,8 @@ impl RedisSessionStore {
             Err(_elapsed) => Failure::TimedOut(self.timeout),
         };
         let message = failure.to_string();
+        metrics::counter!("order_manager_redis_errors_total", "operation" => operation)
+            .increment(1);
         match session_id {
             Some(id) => tracing::warn!(
                 operation,

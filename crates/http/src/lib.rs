@@ -2,21 +2,25 @@
 //! cases. Knows no adapter: the server hands in ready-made use cases.
 
 mod auth;
+mod client_ip;
 mod dto;
 mod json_body;
 mod lifecycle;
 mod observability;
 mod pagination;
 mod problem;
+mod rate_limit;
 mod routes;
 
 use actix_web::web;
 use application::use_cases::auth::{Authenticate, Login, Logout};
 use application::use_cases::{CheckReadiness, ListCustomerItems, SubmitOrders, SummarizeCustomers};
 
+pub use client_ip::{ClientIp, TrustedProxies};
 pub use lifecycle::Lifecycle;
 pub use observability::{REQUEST_ID_HEADER, RequestId, observe};
 pub use problem::Problem;
+pub use rate_limit::{RateLimitApi, rate_limit};
 
 /// Limits of the HTTP layer itself.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +38,7 @@ pub struct ApiState {
     pub auth: AuthApi,
     pub readiness: CheckReadiness,
     pub lifecycle: Lifecycle,
+    pub rate_limit: RateLimitApi,
     pub limits: HttpLimits,
 }
 

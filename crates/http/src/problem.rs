@@ -162,6 +162,18 @@ impl Problem {
         )
     }
 
+    /// Over a rate limit: 429 with `Retry-After` in whole seconds.
+    pub fn too_many_requests(retry_after_secs: u32) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "urn:order-manager:problem:rate-limited",
+            "Too many requests",
+            format!("too many requests; retry in {retry_after_secs} s"),
+        );
+        problem.0.retry_after_seconds = Some(retry_after_secs);
+        problem
+    }
+
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut problem = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -171,6 +171,66 @@ pub struct DatabaseArgs {
     pub acquire_timeout_secs: u64,
 }
 
+/// Rate limits per client IP (GCRA: a sustained rate, and a burst allowed at once), shared by
+/// every replica through Redis when `REDIS_URL` is set.
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitArgs {
+    /// Proxies whose `X-Forwarded-For` names the client: comma-separated CIDRs or addresses
+    /// (e.g. the ingress pods' network). Empty: the TCP peer is the client.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_TRUSTED_PROXIES",
+        default_value = "",
+        value_parser = parse_trusted_proxies,
+        global = true
+    )]
+    pub trusted_proxies: http_api::TrustedProxies,
+
+    /// Sustained requests per second per client IP (IPv6: per /64).
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_RATE_LIMIT_RPS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub rate_limit_rps: u32,
+
+    /// Requests per client IP allowed at once, above the sustained rate.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_RATE_LIMIT_BURST",
+        default_value_t = 200,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Login attempts per minute per client IP; that many may come at once.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_IP",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub login_rate_per_minute_ip: u32,
+
+    /// Login attempts per minute on one username, from any IP; that many may come at once.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_USER",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub login_rate_per_minute_user: u32,
+}
+
+fn parse_trusted_proxies(list: &str) -> Result<http_api::TrustedProxies, String> {
+    list.parse()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// JSON lines when stdout is not a terminal, human-readable otherwise.
@@ -196,6 +256,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub auth: AuthArgs,
+
+    #[command(flatten)]
+    pub rate_limit: RateLimitArgs,
 
     /// Apply pending migrations at start. Always done for SQLite; for MySQL the default is to
     /// refuse to start on an outdated schema (run `order-manager migrate` first).

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cli;
 pub mod database;
 pub mod metrics;
+pub mod rate_limiting;
 pub mod startup;
 pub mod telemetry;
 pub mod wiring;

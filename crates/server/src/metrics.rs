@@ -34,6 +34,17 @@ pub fn recorder() -> anyhow::Result<PrometheusHandle> {
         let _ = HANDLE.set(handle.clone());
         metrics::gauge!("order_manager_build_info", "version" => env!("CARGO_PKG_VERSION"))
             .set(1.0);
+        // Counters exist from the start, at zero: "no orders ingested" alerts and rate() need a
+        // series before the first event.
+        for counter in [
+            "order_manager_orders_ingested_total",
+            "order_manager_order_items_ingested_total",
+            "order_manager_order_duplicates_total",
+            "order_manager_order_conflicts_total",
+            "order_manager_validation_failures_total",
+        ] {
+            metrics::counter!(counter).increment(0);
+        }
         Ok(handle)
     } else {
         // Another thread won the race; use its handle.

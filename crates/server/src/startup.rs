@@ -60,6 +60,8 @@ impl Application {
             App::new()
                 .configure(http_api::configure(state.clone()))
                 .default_service(web::to(http_api::not_found))
+                // Before authentication (inside the routes), after the request id.
+                .wrap(from_fn(http_api::rate_limit))
                 // Registered last, so it runs first: every request gets its id and its log line.
                 .wrap(from_fn(http_api::observe))
         })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::argon2_hasher::Argon2PasswordHasher;
+use adapters::fallback_rate_limiter::FallbackRateLimiter;
 use adapters::jwt::{JwtKey, JwtSettings, JwtTokenCodec};
 use adapters::memory_sessions::InMemorySessionStore;
 use adapters::redis_sessions::{RedisSessionStore, RedisSettings};
@@ -25,6 +26,7 @@ use rand::RngCore;
 
 use crate::cli::{AuthArgs, ServeArgs};
 use crate::database::is_sqlite;
+use crate::rate_limiting::rate_limiting;
 
 /// The ports backed by the database.
 pub struct Stores {
@@ -81,12 +83,18 @@ const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct Wired {
     pub api: ApiState,
     pub api_key_usage: Arc<ApiKeyUsage>,
+    /// Decides rate limits while Redis fails (`None` without Redis); counts how often.
+    pub rate_limit_fallback: Option<Arc<FallbackRateLimiter>>,
 }
 
 pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
     let hasher = password_hasher()?;
     let tokens = token_codec(&settings.auth, &settings.database.url)?;
     let (sessions, shared_sessions) = session_store(&settings.auth)?;
+    let rate_limiting = rate_limiting(
+        &settings.rate_limit,
+        redis_settings(&settings.auth).as_ref(),
+    )?;
     let api_key_usage = Arc::new(ApiKeyUsage::new(stores.api_keys.clone()));
     let clock = stores.clock.clone();
     let api = ApiState {
@@ -120,11 +128,25 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
         },
         readiness: CheckReadiness::new(stores.orders.clone(), shared_sessions, READINESS_TIMEOUT),
         lifecycle: Lifecycle::default(),
+        rate_limit: rate_limiting.api,
         limits: HttpLimits {
             max_body_bytes: settings.max_body_bytes,
         },
     };
-    Ok(Wired { api, api_key_usage })
+    Ok(Wired {
+        api,
+        api_key_usage,
+        rate_limit_fallback: rate_limiting.fallback,
+    })
+}
+
+/// Redis, when configured: the same server for sessions and rate limits.
+fn redis_settings(auth: &AuthArgs) -> Option<RedisSettings> {
+    auth.redis_url.as_ref().map(|url| RedisSettings {
+        url: url.clone(),
+        pool_size: 16,
+        timeout: Duration::from_millis(auth.redis_timeout_ms.max(1)),
+    })
 }
 
 /// The session store, and the same again when it is shared (Redis) and so must be checked by

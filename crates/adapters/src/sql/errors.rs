@@ -3,6 +3,17 @@ use sea_orm::DbErr;
 
 /// Sorts database errors into what the application can act on. Details go to the logs only.
 pub(crate) fn store_error(err: DbErr) -> StoreError {
+    let error = classify(err);
+    let kind = match &error {
+        StoreError::Unavailable(_) => "unavailable",
+        StoreError::Contention(_) => "contention",
+        StoreError::Internal(_) => "internal",
+    };
+    metrics::counter!("order_manager_db_errors_total", "kind" => kind).increment(1);
+    error
+}
+
+fn classify(err: DbErr) -> StoreError {
     match &err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
             tracing::warn!(error = %err, "database unavailable");

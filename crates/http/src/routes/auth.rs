@@ -1,5 +1,5 @@
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use application::use_cases::auth::{LoginError, LogoutError};
 use serde::Serialize;
 use serde_json::Value;
@@ -24,11 +24,14 @@ fn text_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, Problem> {
 
 /// `POST /auth/login {"username","password"}`: a bearer token for a new session.
 pub(crate) async fn login(
+    req: HttpRequest,
     state: web::Data<ApiState>,
     JsonBody(body): JsonBody,
 ) -> Result<HttpResponse, Problem> {
     let username = text_field(&body, "username")?;
     let password = text_field(&body, "password")?;
+    // Before the password is verified: throttled guesses cost no hashing.
+    crate::rate_limit::throttle_login(&req, &state, username).await?;
     let token = state
         .auth
         .login

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -45,10 +46,11 @@ fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
     key
 }
 
-/// A server process that is killed when dropped.
+/// A server process that is killed when dropped, and every line it logged so far.
 pub(crate) struct Running {
     pub(crate) child: Child,
     pub(crate) base: String,
+    pub(crate) logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Running {
@@ -88,10 +90,17 @@ pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
         }
     };
     // Keep draining the log so that the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
     Running {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        logs,
     }
 }
 
@@ -140,7 +149,7 @@ pub(crate) fn api_key_create_in(dir: &std::path::Path) -> String {
         .to_owned()
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -148,7 +157,7 @@ fn sigterm(child: &Child) {
     assert!(status.success());
 }
 
-fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
     for _ in 0..200 {
         if let Some(status) = child.try_wait().unwrap() {
             return status;

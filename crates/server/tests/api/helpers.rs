@@ -26,12 +26,17 @@ pub async fn spawn_app_with(args: &[&str]) -> TestApp {
         "sqlite://{}?mode=rwc",
         data.path().join("orders.db").display()
     );
+    spawn_app_on(&url, data, args).await
+}
+
+/// Starts the app on the database at `url` (`data`: a directory that lives as long as the app).
+pub async fn spawn_app_on(url: &str, data: tempfile::TempDir, args: &[&str]) -> TestApp {
     let mut argv = vec![
         "order-manager",
         "--bind",
         "127.0.0.1:0",
         "--database-url",
-        &url,
+        url,
         "--workers",
         "2",
         "--metrics-bind",

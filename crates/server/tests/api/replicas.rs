@@ -176,7 +176,7 @@ async fn two_replicas_share_sessions_through_redis() {
 }
 
 /// A redis-server of this test's own, that it can kill and start again on the same port.
-struct RedisProcess {
+pub(crate) struct RedisProcess {
     binary: PathBuf,
     port: u16,
     dir: tempfile::TempDir,
@@ -185,7 +185,7 @@ struct RedisProcess {
 
 impl RedisProcess {
     /// Starts one on a free port (a few attempts, should another process take the port first).
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let mut redis = Self {
             binary: redis_server_binary(),
             port: free_port(),
@@ -205,12 +205,12 @@ impl RedisProcess {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
     /// SIGKILL: Redis vanishes at once, as in a crash; its connections are cut.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();
@@ -218,7 +218,7 @@ impl RedisProcess {
     }
 
     /// Starts it again on the same port, empty (it persists nothing).
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         assert!(self.child.is_none(), "redis-server is still running");
         self.spawn()
             .unwrap_or_else(|err| panic!("could not restart redis-server: {err}"));

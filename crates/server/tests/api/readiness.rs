@@ -1,0 +1,140 @@
+//! `/readyz` with the database down and up again, without restarting the service. The database
+//! "goes down" by cutting a TCP proxy that the app reaches MariaDB through.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::binary::{TEST_SECRET, create_database};
+use crate::helpers::{TestApp, assert_problem, spawn_app_on};
+
+/// Forwards `port` to `target` until stopped; stopping drops every forwarded connection.
+struct TcpProxy {
+    port: u16,
+    target: String,
+    task: JoinHandle<()>,
+}
+
+impl TcpProxy {
+    async fn start(port: u16, target: &str) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let to = target.to_owned();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let to = to.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            target: target.to_owned(),
+            task,
+        }
+    }
+
+    /// The database is gone: no new connection, and the open ones are cut.
+    async fn cut(&self) {
+        self.task.abort();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    async fn restore(&self) -> Self {
+        Self::start(self.port, &self.target).await
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn readyz(app: &TestApp) -> (reqwest::Response, Duration) {
+    let started = Instant::now();
+    let response = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    (response, started.elapsed())
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database_down_and_up() {
+    let server = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
+        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
+    let server = server.trim_end_matches('/');
+    let name = format!("om_ready_{}", uuid::Uuid::new_v4().simple());
+    create_database(server, &name).await;
+    let target = server
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let proxy = TcpProxy::start(0, &target).await;
+    let url = format!("mysql://root@127.0.0.1:{}/{name}", proxy.port);
+    let app = spawn_app_on(
+        &url,
+        tempfile::tempdir().unwrap(),
+        &[
+            "--migrate",
+            "--jwt-secret",
+            TEST_SECRET,
+            "--db-acquire-timeout-secs",
+            "1",
+        ],
+    )
+    .await;
+
+    let (up, _) = readyz(&app).await;
+    assert_eq!(up.status(), StatusCode::OK);
+    let body: Value = up.json().await.unwrap();
+    assert_eq!(body["checks"]["database"], "up");
+
+    proxy.cut().await;
+    let (down, took) = readyz(&app).await;
+    let problem = assert_problem(down, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("database"),
+        "{problem}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the probe must not hang: {took:?}"
+    );
+    // Requests that need the database fail fast with 503, never 500.
+    let orders = app.get("/customers/summaries").await;
+    assert!(orders.headers().contains_key("retry-after"));
+    assert_problem(orders, StatusCode::SERVICE_UNAVAILABLE).await;
+
+    let _restored = proxy.restore().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (response, _) = readyz(&app).await;
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready again after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        app.get("/customers/summaries").await.status(),
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,129 @@
+//! `nginx -t` on deploy/nginx/, in both of its uses, when nginx is installed.
+//!
+//! The shared file `order-manager.conf` includes `upstream.conf` and `tls.conf` by relative
+//! path, which nginx resolves against the directory of the main file. Two checks:
+//! - as docker-compose runs it: a copy of the directory with `upstream.conf` and `tls.conf`
+//!   replaced by local ones (the compose host names do not resolve here, and the certificate
+//!   is made by the compose stack);
+//! - as a local nginx uses it: a scratch main file that includes the shared file by absolute
+//!   path, with its own `upstream.conf` and `tls.conf` beside it.
+//!
+//! Skipped, saying so, when nginx or openssl is not installed (`apt-get install nginx`): the
+//! other checks do not need it.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::{describe_output, output};
+
+pub const NGINX_DIR: &str = "deploy/nginx";
+
+pub fn check(root: &Path) -> Result<()> {
+    let Some(nginx) = find_nginx() else {
+        eprintln!("xtask: nginx -t skipped: nginx is not installed (apt-get install nginx)");
+        return Ok(());
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("xtask-nginx-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let certificate = scratch.path().join("tls.crt");
+    let key = scratch.path().join("tls.key");
+    let made = output(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&certificate),
+    );
+    match made {
+        Ok(made) if made.status.success() => {}
+        Ok(made) => bail!(
+            "openssl could not make a test certificate:\n{}",
+            describe_output(&made)
+        ),
+        Err(_) => {
+            eprintln!(
+                "xtask: nginx -t skipped: openssl is not installed (apt-get install openssl)"
+            );
+            return Ok(());
+        }
+    }
+    let upstream = "server 127.0.0.1:18080;\nserver 127.0.0.1:18081;\n";
+    let tls = format!(
+        "listen 127.0.0.1:18443 ssl;\nssl_certificate {};\nssl_certificate_key {};\n",
+        certificate.display(),
+        key.display()
+    );
+
+    // As docker-compose runs it.
+    let compose_dir = scratch.path().join("compose");
+    fs::create_dir(&compose_dir).context("cannot create a temporary directory")?;
+    let source = root.join(NGINX_DIR);
+    for entry in
+        fs::read_dir(&source).with_context(|| format!("cannot list {}", source.display()))?
+    {
+        let path = entry.context("cannot list deploy/nginx")?.path();
+        if let Some(name) = path.file_name() {
+            fs::copy(&path, compose_dir.join(name))
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+        }
+    }
+    fs::write(compose_dir.join("upstream.conf"), upstream).context("cannot write upstream.conf")?;
+    fs::write(compose_dir.join("tls.conf"), &tls).context("cannot write tls.conf")?;
+    test_config(&nginx, &compose_dir.join("nginx.conf"))
+        .context("deploy/nginx/nginx.conf (as docker-compose uses it)")?;
+
+    // As a local nginx includes it.
+    let local_dir = scratch.path().join("local");
+    fs::create_dir(&local_dir).context("cannot create a temporary directory")?;
+    let main = format!(
+        "pid {pid};\nerror_log stderr;\nevents {{}}\nhttp {{\n    client_body_temp_path {tmp}/body;\n    \
+         proxy_temp_path {tmp}/proxy;\n    include {shared};\n}}\n",
+        pid = local_dir.join("nginx.pid").display(),
+        tmp = local_dir.display(),
+        shared = source.join("order-manager.conf").display(),
+    );
+    fs::write(local_dir.join("nginx.conf"), main).context("cannot write nginx.conf")?;
+    fs::write(local_dir.join("upstream.conf"), upstream).context("cannot write upstream.conf")?;
+    fs::write(local_dir.join("tls.conf"), &tls).context("cannot write tls.conf")?;
+    test_config(&nginx, &local_dir.join("nginx.conf"))
+        .context("deploy/nginx/order-manager.conf (included by a local nginx)")?;
+
+    eprintln!("xtask: nginx -t: {NGINX_DIR} valid, as docker-compose and as a local nginx use it");
+    Ok(())
+}
+
+fn find_nginx() -> Option<String> {
+    ["nginx", "/usr/sbin/nginx"]
+        .into_iter()
+        .find(|candidate| Command::new(candidate).arg("-v").output().is_ok())
+        .map(str::to_owned)
+}
+
+/// `nginx -t` with its error log on stderr (not the packaged default path).
+fn test_config(nginx: &str, main: &Path) -> Result<()> {
+    let tested = output(
+        Command::new(nginx)
+            .args(["-q", "-t", "-e", "stderr", "-c"])
+            .arg(main),
+    )?;
+    if !tested.status.success() {
+        bail!("nginx -t failed:\n{}", describe_output(&tested));
+    }
+    Ok(())
+}
