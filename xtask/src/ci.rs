@@ -63,7 +63,13 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     // MariaDb and Redis would still stop them.
     let stopped = timer.run("mariadb stop", || mariadb.stop());
     let redis_stopped = timer.run("redis stop", || redis.stop());
-    tests.and(stopped).and(redis_stopped)
+    tests.and(stopped).and(redis_stopped)?;
+    // The API against its OpenAPI document: schemathesis and the docs page in Chromium, on the
+    // built binary with SQLite (xtask/src/api_contract.rs).
+    crate::api_contract::run_steps(timer)?;
+    // The scale-out rehearsal: its own MariaDB, Redis, three replicas and nginx (HTTPS), after
+    // the stores above are gone; torn down whatever happens.
+    timer.run("cluster test", crate::cluster::test)
 }
 
 /// An error whose message was already printed, so that `main` only sets the exit code.

@@ -4,8 +4,10 @@
 //! any machine with a Rust toolchain, and so that the private MariaDB and Redis are always cleaned
 //! up by Drop guards, whatever step fails.
 
+mod api_contract;
 mod cargo;
 mod ci;
+mod cluster;
 mod deploy_check;
 mod dev;
 mod mariadb;
@@ -72,6 +74,22 @@ enum Command {
     /// Runs promtool and amtool (the Debian packages `prometheus` and `prometheus-alertmanager`,
     /// installed when missing and running as root). Also a step of `cargo xtask ci`.
     Observability,
+    /// Regenerate docs/openapi.json, the checked-in copy of the OpenAPI document that the
+    /// server serves at GET /openapi.json (a test fails when they differ).
+    Openapi,
+    /// Test the API against its OpenAPI document: schemathesis (every check, fixed seed, 100
+    /// examples per operation, stateful links) against the built binary, then the docs page in
+    /// headless Chromium (authorize with an API key, "Try it out" on POST /orders).
+    ///
+    /// schemathesis is installed from PyPI into target/schemathesis-venv, playwright-core from
+    /// npm into target/docs-browser; Chromium is Debian's `chromium`. Also a step of
+    /// `cargo xtask ci`. The screenshot is target/docs-browser/docs.png.
+    ApiCheck,
+    /// The scale-out rehearsal: three replicas on private MariaDB and Redis behind a real nginx
+    /// (HTTPS, the shipped deploy/nginx configuration). `test` runs the scenario suite (also a
+    /// step of `cargo xtask ci`) and always tears the cluster down; see xtask/src/cluster/.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 fn main() -> ExitCode {
@@ -97,5 +115,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Dev(args) => dev::run(&args),
         Command::DeployCheck => deploy_check::run(),
         Command::Observability => observability::run(),
+        Command::Openapi => api_contract::write_openapi(),
+        Command::ApiCheck => api_contract::run(),
+        Command::Cluster(command) => cluster::run(&command),
     }
 }

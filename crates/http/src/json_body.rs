@@ -15,6 +15,11 @@ use serde_json::Value;
 
 use crate::{ApiState, Problem};
 
+/// The longest a client may take to send the whole body (a few MiB at most): a client that
+/// trickles it is answered 408 instead of holding a worker's buffer forever. Slow headers are
+/// cut off by the server's `client_request_timeout`.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A parsed JSON document from the request body.
 #[derive(Debug)]
 pub(crate) struct JsonBody(pub Value);
@@ -32,15 +37,27 @@ impl FromRequest for JsonBody {
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|e| Problem::bad_request(format!("reading the body failed: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        Problem::bad_request(format!("reading the body failed: {e}"))
+                    })?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(too_large(limit));
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = actix_web::rt::time::timeout(BODY_READ_TIMEOUT, read)
+                .await
+                .map_err(|_| {
+                    Problem::request_timeout(format!(
+                        "the body was not received within {} s",
+                        BODY_READ_TIMEOUT.as_secs()
+                    ))
+                })??;
             parse(&body).map(JsonBody)
         })
     }
@@ -186,3 +203,7 @@ mod tests {
         assert!(parse(b"NaN").is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "json_body_fuzz.rs"]
+mod fuzz;

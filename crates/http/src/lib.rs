@@ -7,6 +7,7 @@ mod dto;
 mod json_body;
 mod lifecycle;
 mod observability;
+mod openapi;
 mod pagination;
 mod problem;
 mod rate_limit;
@@ -19,6 +20,7 @@ use application::use_cases::{CheckReadiness, ListCustomerItems, SubmitOrders, Su
 pub use client_ip::{ClientIp, TrustedProxies};
 pub use lifecycle::Lifecycle;
 pub use observability::{REQUEST_ID_HEADER, RequestId, observe};
+pub use openapi::{document as openapi_document, document_json as openapi_json};
 pub use problem::Problem;
 pub use rate_limit::{RateLimitApi, rate_limit};
 
@@ -57,6 +59,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(problem::query_config())
             .app_data(problem::path_config());
         routes::register(cfg);
+        openapi::register(cfg);
     }
 }
 

@@ -8,9 +8,15 @@ use serde::Deserialize;
 use crate::Problem;
 
 /// The raw query; `limit` is parsed here so that its error names the parameter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
+    /// Page size: 1 to 10000 (default 1000).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 10000, example = 100)]
     limit: Option<String>,
+    /// The opaque `next_cursor` of the previous page (absent or empty: the first page). Any
+    /// other value is answered 400.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
 }
 

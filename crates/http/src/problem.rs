@@ -153,6 +153,16 @@ impl Problem {
         )
     }
 
+    /// The client sent its body too slowly: 408.
+    pub fn request_timeout(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "urn:order-manager:problem:request-timeout",
+            "Request timeout",
+            detail.into(),
+        )
+    }
+
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

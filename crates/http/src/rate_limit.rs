@@ -21,7 +21,7 @@ use crate::client_ip::{self, ClientIp, TrustedProxies};
 use crate::{ApiState, Problem};
 
 /// Paths never limited: probes must answer whatever clients do.
-const UNLIMITED_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+pub(crate) const UNLIMITED_PATHS: [&str; 2] = ["/healthz", "/readyz"];
 
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");

@@ -16,7 +16,7 @@ use crate::wiring::{Stores, password_hasher};
 async fn stores(settings: &ServeArgs) -> anyhow::Result<Stores> {
     let db = database::open(&settings.database).await?;
     database::prepare_schema(&db, &settings.database.url, settings.migrate).await?;
-    Ok(Stores::new(&db))
+    Ok(Stores::new(&db, database::resilience(&settings.database)))
 }
 
 pub async fn user(settings: &ServeArgs, command: UserCommand) -> anyhow::Result<()> {

@@ -135,6 +135,7 @@ pub struct AuthArgs {
         long,
         env = "ORDER_MANAGER_REDIS_TIMEOUT_MS",
         default_value_t = 500,
+        value_parser = clap::value_parser!(u64).range(1..),
         global = true
     )]
     pub redis_timeout_ms: u64,
@@ -169,6 +170,28 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub acquire_timeout_secs: u64,
+
+    /// Milliseconds one database operation may take, retries of lock conflicts included, before
+    /// it is abandoned (a transaction is rolled back) and the request is answered 503.
+    #[arg(
+        long = "db-operation-timeout-ms",
+        env = "ORDER_MANAGER_DB_OPERATION_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub operation_timeout_ms: u64,
+
+    /// Attempts of a write transaction on deadlock, lock wait timeout or Galera certification
+    /// failure (the first one included), with jittered exponential backoff between them.
+    #[arg(
+        long = "db-transaction-attempts",
+        env = "ORDER_MANAGER_DB_TRANSACTION_ATTEMPTS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=20),
+        global = true
+    )]
+    pub transaction_attempts: u32,
 }
 
 /// Rate limits per client IP (GCRA: a sustained rate, and a burst allowed at once), shared by

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use adapters::sql::{DatabaseConnection, DatabaseSettings, connect};
+use adapters::sql::{DatabaseConnection, DatabaseSettings, SqlResilience, connect};
 use anyhow::{Context, bail};
 use migration::{Migrator, MigratorTrait};
 
@@ -23,6 +23,15 @@ pub async fn open(database: &DatabaseArgs) -> anyhow::Result<DatabaseConnection>
     connect(&settings)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&database.url)))
+}
+
+/// Deadlines and retries of the SQL stores, from the settings.
+pub fn resilience(database: &DatabaseArgs) -> SqlResilience {
+    SqlResilience {
+        operation_timeout: Duration::from_millis(database.operation_timeout_ms.max(1)),
+        max_attempts: database.transaction_attempts.max(1),
+        ..SqlResilience::default()
+    }
 }
 
 /// `order-manager migrate`.

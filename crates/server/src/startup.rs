@@ -45,7 +45,7 @@ impl Application {
         let metrics = crate::metrics::recorder()?;
         let db = database::open(&settings.database).await?;
         database::prepare_schema(&db, &settings.database.url, settings.migrate).await?;
-        let stores = Stores::new(&db);
+        let stores = Stores::new(&db, database::resilience(&settings.database));
         let wired = wire(&settings, &stores)?;
 
         let listener = TcpListener::bind(settings.bind)
@@ -68,6 +68,10 @@ impl Application {
         // Shutdown is ours (see `drain_on_signal`): readiness first, then the listener.
         .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout_secs)
+        // A client that trickles its request head is cut off (408), and one that never closes
+        // its connection after the answer does not keep it.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
         .listen(listener)?;
         if settings.workers > 0 {
             server = server.workers(settings.workers);

@@ -9,7 +9,9 @@ use adapters::fallback_rate_limiter::FallbackRateLimiter;
 use adapters::jwt::{JwtKey, JwtSettings, JwtTokenCodec};
 use adapters::memory_sessions::InMemorySessionStore;
 use adapters::redis_sessions::{RedisSessionStore, RedisSettings};
-use adapters::sql::{DatabaseConnection, SqlApiKeyStore, SqlOrderStore, SqlUserStore};
+use adapters::sql::{
+    DatabaseConnection, SqlApiKeyStore, SqlOrderStore, SqlResilience, SqlUserStore,
+};
 use anyhow::{Context, bail};
 use application::ports::{
     ApiKeyStore, Clock, OrderStore, PasswordHasher, SessionStore, SystemClock, TokenCodec,
@@ -43,11 +45,11 @@ impl std::fmt::Debug for Stores {
 }
 
 impl Stores {
-    pub fn new(db: &DatabaseConnection) -> Self {
+    pub fn new(db: &DatabaseConnection, resilience: SqlResilience) -> Self {
         Self {
-            orders: Arc::new(SqlOrderStore::new(db.clone())),
+            orders: Arc::new(SqlOrderStore::with_resilience(db.clone(), resilience)),
             users: Arc::new(SqlUserStore::new(db.clone())),
-            api_keys: Arc::new(SqlApiKeyStore::new(db.clone())),
+            api_keys: Arc::new(SqlApiKeyStore::with_resilience(db.clone(), resilience)),
             clock: Arc::new(SystemClock),
         }
     }
@@ -145,7 +147,7 @@ fn redis_settings(auth: &AuthArgs) -> Option<RedisSettings> {
     auth.redis_url.as_ref().map(|url| RedisSettings {
         url: url.clone(),
         pool_size: 16,
-        timeout: Duration::from_millis(auth.redis_timeout_ms.max(1)),
+        timeout: Duration::from_millis(auth.redis_timeout_ms),
     })
 }
 
@@ -159,7 +161,7 @@ fn session_store(auth: &AuthArgs) -> anyhow::Result<SessionStores> {
             let store = RedisSessionStore::connect(&RedisSettings {
                 url: url.clone(),
                 pool_size: 16,
-                timeout: Duration::from_millis(auth.redis_timeout_ms.max(1)),
+                timeout: Duration::from_millis(auth.redis_timeout_ms),
             })
             .context("invalid Redis settings")?;
             tracing::info!("sessions are kept in Redis");

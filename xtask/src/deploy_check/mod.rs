@@ -25,7 +25,7 @@ mod dockerfile;
 mod kubernetes;
 mod manifest;
 mod nginx;
-mod python;
+pub(crate) mod python;
 #[cfg(test)]
 mod settings_tests;
 mod yamllint;

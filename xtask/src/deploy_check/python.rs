@@ -31,13 +31,19 @@ pub struct Tools {
 impl Tools {
     /// Creates the virtualenv and installs the tools, unless it is already up to date.
     pub fn ensure() -> Result<Self> {
+        Self::ensure_venv(REQUIREMENTS, VENV)
+    }
+
+    /// The same for another set of tools: the virtualenv `venv_dir` (a path relative to the
+    /// workspace, under `target/`) with the pinned `requirements_file` (also relative).
+    pub fn ensure_venv(requirements_file: &str, venv_dir: &str) -> Result<Self> {
         let root = workspace_root();
-        let requirements_path = root.join(REQUIREMENTS);
+        let requirements_path = root.join(requirements_file);
         let requirements = fs::read_to_string(&requirements_path)
             .with_context(|| format!("cannot read {}", requirements_path.display()))?;
-        let venv = root.join(VENV);
+        let venv = root.join(venv_dir);
         fs::create_dir_all(root.join("target")).context("cannot create target/")?;
-        let lock_path = root.join("target/deploy-check-venv.lock");
+        let lock_path = root.join(format!("{venv_dir}.lock"));
         let lock = File::create(&lock_path)
             .with_context(|| format!("cannot create {}", lock_path.display()))?;
         lock.lock()
@@ -50,7 +56,7 @@ impl Tools {
         if fs::read_to_string(&stamp).is_ok_and(|installed| installed == requirements) {
             return Ok(tools);
         }
-        eprintln!("xtask: installing the deployment check tools into {VENV} (from {REQUIREMENTS})");
+        eprintln!("xtask: installing Python tools into {venv_dir} (from {requirements_file})");
         if venv.exists() {
             fs::remove_dir_all(&venv)
                 .with_context(|| format!("cannot remove the outdated {}", venv.display()))?;
@@ -69,7 +75,7 @@ impl Tools {
         )?;
         if !pip.status.success() {
             bail!(
-                "pip could not install the tools of {REQUIREMENTS} (PyPI must be reachable):\n{}",
+                "pip could not install the tools of {requirements_file} (PyPI must be reachable):\n{}",
                 describe_output(&pip)
             );
         }

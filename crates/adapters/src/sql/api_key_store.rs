@@ -9,16 +9,39 @@ use sea_orm::{
 use super::entities::api_keys;
 use super::errors::{corrupt, store_error};
 use super::millis_to_db;
+use super::resilience::SqlResilience;
 
 /// API keys in the `api_keys` table (SQLite or MySQL): digests and prefixes, never keys.
 #[derive(Debug, Clone)]
 pub struct SqlApiKeyStore {
     db: DatabaseConnection,
+    resilience: SqlResilience,
 }
 
 impl SqlApiKeyStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self::with_resilience(db, SqlResilience::default())
+    }
+
+    /// With explicit deadlines and retries of lock conflicts.
+    pub fn with_resilience(db: DatabaseConnection, resilience: SqlResilience) -> Self {
+        Self { db, resilience }
+    }
+
+    async fn record_usage_once(&self, used: &[(String, u64)]) -> Result<(), StoreError> {
+        let txn = self.db.begin().await.map_err(store_error)?;
+        for (prefix, at_ms) in used {
+            api_keys::Entity::update_many()
+                .col_expr(
+                    api_keys::Column::LastUsedAt,
+                    Expr::value(millis_to_db(*at_ms)),
+                )
+                .filter(api_keys::Column::Prefix.eq(prefix.as_str()))
+                .exec(&txn)
+                .await
+                .map_err(store_error)?;
+        }
+        txn.commit().await.map_err(store_error)
     }
 }
 
@@ -103,18 +126,8 @@ impl ApiKeyStore for SqlApiKeyStore {
         if used.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin().await.map_err(store_error)?;
-        for (prefix, at_ms) in used {
-            api_keys::Entity::update_many()
-                .col_expr(
-                    api_keys::Column::LastUsedAt,
-                    Expr::value(millis_to_db(*at_ms)),
-                )
-                .filter(api_keys::Column::Prefix.eq(prefix.as_str()))
-                .exec(&txn)
-                .await
-                .map_err(store_error)?;
-        }
-        txn.commit().await.map_err(store_error)
+        self.resilience
+            .retry_transaction("record_api_key_usage", || self.record_usage_once(used))
+            .await
     }
 }

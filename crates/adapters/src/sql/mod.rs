@@ -6,11 +6,14 @@ mod connect;
 mod entities;
 mod errors;
 mod order_store;
+mod resilience;
 mod user_store;
 
 pub use api_key_store::SqlApiKeyStore;
 pub use connect::{DatabaseSettings, connect, pool_usage};
+pub use errors::store_error;
 pub use order_store::SqlOrderStore;
+pub use resilience::{Retryable, SqlResilience};
 pub use sea_orm::DatabaseConnection;
 pub use user_store::SqlUserStore;
 

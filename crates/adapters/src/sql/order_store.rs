@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::entities::{customer_summaries, order_items, orders};
 use super::errors::{corrupt, store_error};
+use super::resilience::SqlResilience;
 
 /// Rows per multi-row INSERT: far below the bind-parameter limits of SQLite (32766) and MySQL
 /// (65535) at six columns a row.
@@ -23,11 +24,70 @@ const INSERT_CHUNK: usize = 1000;
 #[derive(Debug, Clone)]
 pub struct SqlOrderStore {
     db: DatabaseConnection,
+    resilience: SqlResilience,
 }
 
 impl SqlOrderStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self::with_resilience(db, SqlResilience::default())
+    }
+
+    /// With explicit deadlines and retries of lock conflicts.
+    pub fn with_resilience(db: DatabaseConnection, resilience: SqlResilience) -> Self {
+        Self { db, resilience }
+    }
+
+    /// One attempt of the batch insert, in one transaction: all or nothing.
+    async fn insert_once(
+        &self,
+        orders: &[Order],
+        heads: &[orders::ActiveModel],
+        items: &[order_items::ActiveModel],
+    ) -> Result<(), InsertError> {
+        // Dropping the transaction on any early return (or a timeout) rolls it back.
+        let txn = self.db.begin().await.map_err(store_error)?;
+        for chunk in heads.chunks(INSERT_CHUNK) {
+            let inserted = orders::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await;
+            if let Err(err) = inserted {
+                return Err(match err.sql_err() {
+                    Some(SqlErr::UniqueConstraintViolation(_)) => InsertError::AlreadyStored,
+                    _ => InsertError::Store(store_error(err)),
+                });
+            }
+        }
+        for chunk in items.chunks(INSERT_CHUNK) {
+            order_items::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await
+                .map_err(store_error)?;
+        }
+        for (customer, (count, cents)) in aggregate_deltas(orders) {
+            let row = customer_summaries::ActiveModel {
+                customer_id: Set(customer.to_owned()),
+                item_count: Set(count),
+                total_cents: Set(cents),
+            };
+            customer_summaries::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(customer_summaries::Column::CustomerId)
+                        .value(
+                            customer_summaries::Column::ItemCount,
+                            Expr::col(customer_summaries::Column::ItemCount).add(count),
+                        )
+                        .value(
+                            customer_summaries::Column::TotalCents,
+                            Expr::col(customer_summaries::Column::TotalCents).add(cents),
+                        )
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await
+                .map_err(store_error)?;
+        }
+        txn.commit().await.map_err(store_error)?;
+        Ok(())
     }
 }
 
@@ -112,25 +172,28 @@ impl OrderStore for SqlOrderStore {
         &self,
         ids: &[OrderId],
     ) -> Result<HashMap<OrderId, Fingerprint>, StoreError> {
-        let mut found = HashMap::new();
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            let rows: Vec<(String, String)> = orders::Entity::find()
-                .select_only()
-                .column(orders::Column::OrderId)
-                .column(orders::Column::Fingerprint)
-                .filter(orders::Column::OrderId.is_in(chunk.iter().map(|id| id.as_str())))
-                .into_tuple()
-                .all(&self.db)
-                .await
-                .map_err(store_error)?;
-            for (id, hex) in rows {
-                let id = OrderId::parse(id).map_err(|_| corrupt("orders.order_id"))?;
-                let fingerprint =
-                    Fingerprint::from_hex(&hex).ok_or_else(|| corrupt("orders.fingerprint"))?;
-                found.insert(id, fingerprint);
+        let lookup = async {
+            let mut found = HashMap::new();
+            for chunk in ids.chunks(INSERT_CHUNK) {
+                let rows: Vec<(String, String)> = orders::Entity::find()
+                    .select_only()
+                    .column(orders::Column::OrderId)
+                    .column(orders::Column::Fingerprint)
+                    .filter(orders::Column::OrderId.is_in(chunk.iter().map(|id| id.as_str())))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await
+                    .map_err(store_error)?;
+                for (id, hex) in rows {
+                    let id = OrderId::parse(id).map_err(|_| corrupt("orders.order_id"))?;
+                    let fingerprint =
+                        Fingerprint::from_hex(&hex).ok_or_else(|| corrupt("orders.fingerprint"))?;
+                    found.insert(id, fingerprint);
+                }
             }
-        }
-        Ok(found)
+            Ok(found)
+        };
+        self.resilience.bounded("stored_fingerprints", lookup).await
     }
 
     async fn insert_new(&self, orders: &[Order], received_at_ms: u64) -> Result<(), InsertError> {
@@ -142,50 +205,10 @@ impl OrderStore for SqlOrderStore {
             orders.iter().map(|o| order_rows(o, received_at)).unzip();
         let items: Vec<order_items::ActiveModel> = items.into_iter().flatten().collect();
 
-        // Dropping the transaction on any early return rolls it back: all or nothing.
-        let txn = self.db.begin().await.map_err(store_error)?;
-        for chunk in heads.chunks(INSERT_CHUNK) {
-            let inserted = orders::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await;
-            if let Err(err) = inserted {
-                return Err(match err.sql_err() {
-                    Some(SqlErr::UniqueConstraintViolation(_)) => InsertError::AlreadyStored,
-                    _ => InsertError::Store(store_error(err)),
-                });
-            }
-        }
-        for chunk in items.chunks(INSERT_CHUNK) {
-            order_items::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
-                .await
-                .map_err(store_error)?;
-        }
-        for (customer, (count, cents)) in aggregate_deltas(orders) {
-            let row = customer_summaries::ActiveModel {
-                customer_id: Set(customer.to_owned()),
-                item_count: Set(count),
-                total_cents: Set(cents),
-            };
-            customer_summaries::Entity::insert(row)
-                .on_conflict(
-                    OnConflict::column(customer_summaries::Column::CustomerId)
-                        .value(
-                            customer_summaries::Column::ItemCount,
-                            Expr::col(customer_summaries::Column::ItemCount).add(count),
-                        )
-                        .value(
-                            customer_summaries::Column::TotalCents,
-                            Expr::col(customer_summaries::Column::TotalCents).add(cents),
-                        )
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await
-                .map_err(store_error)?;
-        }
-        txn.commit().await.map_err(store_error)?;
-        Ok(())
+        // A lock conflict rolls the whole transaction back; it is run again from the start.
+        self.resilience
+            .retry_transaction("insert_orders", || self.insert_once(orders, &heads, &items))
+            .await
     }
 
     async fn customer_items(
@@ -213,24 +236,29 @@ impl OrderStore for SqlOrderStore {
                     ),
             );
         }
-        query
+        let rows = query
             .order_by_asc(Column::OrderTs)
             .order_by_asc(Column::OrderId)
             .order_by_asc(Column::Position)
             .limit(limit as u64)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
+            .all(&self.db);
+        self.resilience
+            .bounded("customer_items", async { rows.await.map_err(store_error) })
+            .await?
             .into_iter()
             .map(purchased_item)
             .collect()
     }
 
     async fn customer_exists(&self, customer: &CustomerId) -> Result<bool, StoreError> {
-        let found = customer_summaries::Entity::find_by_id(customer.as_str().to_owned())
-            .one(&self.db)
-            .await
-            .map_err(store_error)?;
+        let found =
+            customer_summaries::Entity::find_by_id(customer.as_str().to_owned()).one(&self.db);
+        let found = self
+            .resilience
+            .bounded("customer_exists", async {
+                found.await.map_err(store_error)
+            })
+            .await?;
         Ok(found.is_some())
     }
 
@@ -244,18 +272,23 @@ impl OrderStore for SqlOrderStore {
         if let Some(after) = after {
             query = query.filter(Column::CustomerId.gt(after.as_str()));
         }
-        query
+        let rows = query
             .order_by_asc(Column::CustomerId)
             .limit(limit as u64)
-            .all(&self.db)
-            .await
-            .map_err(store_error)?
+            .all(&self.db);
+        self.resilience
+            .bounded("customer_summaries", async {
+                rows.await.map_err(store_error)
+            })
+            .await?
             .into_iter()
             .map(summary)
             .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.db.ping().await.map_err(store_error)
+        self.resilience
+            .bounded("ping", async { self.db.ping().await.map_err(store_error) })
+            .await
     }
 }

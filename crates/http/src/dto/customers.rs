@@ -14,11 +14,14 @@ fn amount(money: Money) -> Number {
 }
 
 /// One purchased item: `{"customerId":"01","itemId":"20201","costEur":2}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"customerId": "01", "itemId": "20201", "costEur": 2}))]
 pub(crate) struct ItemDto {
     pub customer_id: String,
     pub item_id: String,
+    /// Euros, in the shortest exact form (`2`, `18.5`).
+    #[schema(value_type = f64, minimum = 0)]
     pub cost_eur: Number,
 }
 
@@ -33,19 +36,25 @@ impl From<PurchasedItem> for ItemDto {
 }
 
 /// `{"items":[...],"next_cursor":"..."}`; `next_cursor` is absent on the last page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"items": [{"customerId": "01", "itemId": "20201", "costEur": 2}]}))]
 pub(crate) struct ItemsResponse {
     pub items: Vec<ItemDto>,
+    /// The cursor of the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
 /// One customer's summary: `{"customerId":"01","nbrOfPurchasedItems":3,"totalAmountEur":18.5}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"customerId": "01", "nbrOfPurchasedItems": 3, "totalAmountEur": 18.5}))]
 pub(crate) struct SummaryDto {
     pub customer_id: String,
+    /// How many item entries the customer bought.
     pub nbr_of_purchased_items: u64,
+    /// The sum of their `costEur`, exact.
+    #[schema(value_type = f64, minimum = 0)]
     pub total_amount_eur: Number,
 }
 
@@ -60,9 +69,11 @@ impl From<CustomerSummary> for SummaryDto {
 }
 
 /// `{"summaries":[...],"next_cursor":"..."}`; `next_cursor` is absent on the last page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"summaries": [{"customerId": "01", "nbrOfPurchasedItems": 3, "totalAmountEur": 18.5}]}))]
 pub(crate) struct SummariesResponse {
     pub summaries: Vec<SummaryDto>,
+    /// The cursor of the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }

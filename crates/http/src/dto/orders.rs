@@ -7,10 +7,14 @@ use serde_json::{Map, Value};
 use crate::Problem;
 
 /// The success answer: `{"status":"ok","accepted":1,"duplicates":0}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "ok", "accepted": 1, "duplicates": 0}))]
 pub(crate) struct SubmitResponse {
+    #[schema(value_type = String, pattern = "^ok$")]
     pub status: &'static str,
+    /// Orders newly stored.
     pub accepted: usize,
+    /// Orders already stored with the same content (nothing stored for them).
     pub duplicates: usize,
 }
 
@@ -57,7 +61,11 @@ fn raw_order(value: Value) -> RawOrder {
 fn order_fields(mut fields: Map<String, Value>) -> RawOrder {
     let customer_id = raw_value(fields.remove("customerId"));
     let order_id = raw_value(fields.remove("orderId"));
-    let timestamp = raw_value(fields.remove("timestamp"));
+    let timestamp = match raw_value(fields.remove("timestamp")) {
+        // A JSON integer may be written `1637245070513.0` or `1.637245070513e12`.
+        RawValue::Number(text) => RawValue::Number(integral_digits(&text).unwrap_or(text)),
+        other => other,
+    };
     let items = match fields.remove("items") {
         None => RawItems::Missing,
         Some(Value::Array(items)) => RawItems::List(items.into_iter().map(raw_item).collect()),
@@ -69,6 +77,38 @@ fn order_fields(mut fields: Map<String, Value>) -> RawOrder {
         timestamp,
         items,
         unknown_fields: fields.into_iter().map(|(key, _)| key).collect(),
+    })
+}
+
+/// The digits of a JSON number whose value is a non-negative integer, however it is written
+/// (`12.0`, `1.2e1`, `120e-1`); `None` for anything else (left to the validation to refuse).
+fn integral_digits(text: &str) -> Option<String> {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !is_digits(whole) || !is_digits(fraction) {
+        return None;
+    }
+    let digits = format!("{whole}{fraction}");
+    // Where the decimal point falls in `digits`; beyond 40 digits no timestamp is plausible.
+    let point = i64::try_from(whole.len()).ok()?.checked_add(exponent)?;
+    if !(0..=40).contains(&point) {
+        return None;
+    }
+    let point = usize::try_from(point).ok()?;
+    if point >= digits.len() {
+        return Some(format!("{digits}{}", "0".repeat(point - digits.len())));
+    }
+    let (integer, rest) = digits.split_at(point);
+    (rest.bytes().all(|b| b == b'0')).then(|| {
+        if integer.is_empty() {
+            "0".to_owned()
+        } else {
+            integer.to_owned()
+        }
     })
 }
 
@@ -106,6 +146,23 @@ mod tests {
                 unknown_fields: vec![],
             }])
         );
+    }
+
+    #[test]
+    fn integral_numbers_become_digits_whatever_their_notation() {
+        for integral in [
+            "1637245070513",
+            "1637245070513.0",
+            "1.637245070513e12",
+            "16372450705130e-1",
+        ] {
+            let digits = integral_digits(integral);
+            assert_eq!(digits.as_deref(), Some("1637245070513"), "{integral}");
+        }
+        assert_eq!(integral_digits("0.0").as_deref(), Some("0"));
+        for not_integral in ["1.5", "1e-1", "-1", "1e99", "abc", ".5", "1.2.3"] {
+            assert_eq!(integral_digits(not_integral), None, "{not_integral}");
+        }
     }
 
     #[test]

@@ -9,10 +9,13 @@ use crate::json_body::JsonBody;
 use crate::{ApiState, Problem};
 
 /// `{"access_token":"...","token_type":"Bearer","expires_in":3600}` (RFC 6749 names).
-#[derive(Serialize)]
-struct TokenResponse {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9...", "token_type": "Bearer", "expires_in": 3600}))]
+pub(crate) struct TokenResponse {
     access_token: String,
+    #[schema(value_type = String, pattern = "^Bearer$")]
     token_type: &'static str,
+    /// Seconds until the token expires.
     expires_in: u64,
 }
 
@@ -23,6 +26,29 @@ fn text_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, Problem> {
 }
 
 /// `POST /auth/login {"username","password"}`: a bearer token for a new session.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    summary = "Log in: a bearer token for a new session",
+    description = "Also limited to 10 attempts a minute per client IP and 5 per username, \
+        checked before the password is.",
+    request_body(content = crate::openapi::LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A bearer token", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "Malformed JSON, or `username` / `password` missing",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown user or wrong password",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"order-manager\"`"))),
+        (status = 413, description = "The body is too large",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn login(
     req: HttpRequest,
     state: web::Data<ApiState>,
@@ -62,6 +88,18 @@ pub(crate) async fn login(
 }
 
 /// `POST /auth/logout`: ends the caller's session on every replica at once.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    summary = "Log out: the bearer token stops working on every replica",
+    responses(
+        (status = 204, description = "The session ended"),
+        (status = 403, description = "The credentials are an API key, which has no session",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn logout(
     state: web::Data<ApiState>,
     Authenticated(principal): Authenticated,
@@ -72,7 +110,7 @@ pub(crate) async fn logout(
         .execute(&principal)
         .await
         .map_err(|err| match err {
-            LogoutError::NotASession => Problem::bad_request(err.to_string()),
+            LogoutError::NotASession => Problem::forbidden(err.to_string()),
             LogoutError::Unavailable(_) => Problem::unavailable("logout is unavailable right now"),
         })?;
     Ok(HttpResponse::NoContent().finish())

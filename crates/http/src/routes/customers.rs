@@ -7,6 +7,29 @@ use crate::pagination::{PageQuery, next_link, page_problem};
 use crate::{ApiState, Problem};
 
 /// `GET /customers/{customerId}/items`: the customer's items in purchase order, paginated.
+#[utoipa::path(
+    get,
+    path = "/customers/{customerId}/items",
+    tag = "customers",
+    operation_id = "listCustomerItems",
+    summary = "Every item a customer bought, in purchase order",
+    description = "Ordered by order timestamp, then orderId, then position in the order. \
+        Paginated: when more follow, `next_cursor` is in the body and `Link: <...>; rel=\"next\"` \
+        in the header.",
+    params(
+        ("customerId" = String, Path, description = "The customer id, compared exactly",
+            min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$", example = "01"),
+        PageQuery
+    ),
+    responses(
+        (status = 200, description = "A page of the customer's items", body = ItemsResponse,
+            headers(("Link" = String, description = "`<path?limit=N&cursor=C>; rel=\"next\"` when more items follow"))),
+        (status = 400, description = "Invalid customer id, limit or cursor",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "No order of this customer is stored",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn items(
     req: HttpRequest,
     state: web::Data<ApiState>,
@@ -39,6 +62,23 @@ pub(crate) async fn items(
 }
 
 /// `GET /customers/summaries`: every customer's item count and total, by customer id.
+#[utoipa::path(
+    get,
+    path = "/customers/summaries",
+    tag = "customers",
+    operation_id = "summarizeCustomers",
+    summary = "Every customer's purchase summary, by customer id",
+    description = "`nbrOfPurchasedItems` counts item entries, `totalAmountEur` sums `costEur`. \
+        Paginated like the items.",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of summaries (`{\"summaries\":[]}` for an empty store)",
+            body = SummariesResponse,
+            headers(("Link" = String, description = "`<path?limit=N&cursor=C>; rel=\"next\"` when more summaries follow"))),
+        (status = 400, description = "Invalid limit or cursor",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn summaries(
     req: HttpRequest,
     state: web::Data<ApiState>,

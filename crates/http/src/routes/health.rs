@@ -4,12 +4,33 @@ use serde_json::json;
 use crate::{ApiState, Problem};
 
 /// Liveness: the process answers. Checks no dependency, so a database outage never restarts it.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "probes",
+    operation_id = "healthz",
+    summary = "Liveness (checks no dependency)",
+    responses((status = 200, description = "The process answers", body = crate::openapi::Health))
+)]
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// Readiness: may this replica receive traffic? Not while shutting down, and not while the
 /// database (or Redis, when sessions live there) does not answer in time.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "probes",
+    operation_id = "readyz",
+    summary = "Readiness: may this replica receive traffic?",
+    responses(
+        (status = 200, description = "Every dependency answers", body = crate::openapi::Readiness),
+        (status = 503, description = "Shutting down, or a dependency (named) is down",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub(crate) async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, Problem> {
     if state.lifecycle.is_draining() {
         return Err(Problem::unavailable("shutting down"));

@@ -12,6 +12,19 @@ use domain::Scope;
 use crate::Problem;
 use crate::auth::guard;
 
+/// The operations of this table, for the OpenAPI document (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    orders::submit,
+    customers::items,
+    customers::summaries,
+    auth::login,
+    auth::logout,
+    health::healthz,
+    health::readyz
+))]
+pub(crate) struct Operations;
+
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/orders")

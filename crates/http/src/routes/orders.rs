@@ -8,6 +8,33 @@ use crate::problem::ProblemField;
 use crate::{ApiState, Problem};
 
 /// `POST /orders`: 201 when something new was stored, 200 when every order was a duplicate.
+#[utoipa::path(
+    post,
+    path = "/orders",
+    tag = "orders",
+    operation_id = "submitOrders",
+    summary = "Submit a batch of orders",
+    description = "A JSON array of orders (a single order object is accepted too). The batch is \
+        atomic: if any order is invalid nothing is stored and the answer lists every problem. \
+        Idempotent by `orderId`: an identical order already stored is counted in `duplicates`; \
+        the same `orderId` with other content is a 409 for the whole batch.",
+    request_body(content = crate::openapi::OrderBatch, content_type = "application/json"),
+    responses(
+        (status = 201, description = "At least one new order was stored", body = SubmitResponse,
+            example = json!({"status": "ok", "accepted": 1, "duplicates": 0})),
+        (status = 200, description = "Every order was already stored (all duplicates)",
+            body = SubmitResponse, example = json!({"status": "ok", "accepted": 0, "duplicates": 1})),
+        (status = 400, description = "Malformed JSON, or invalid orders (`errors` lists each)",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "An orderId is already stored with other content \
+            (`conflictingOrderIds`); nothing was stored",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Too many orders, items or bytes; nothing was stored",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`",
+            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn submit(
     state: web::Data<ApiState>,
     JsonBody(body): JsonBody,

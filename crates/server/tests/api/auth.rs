@@ -242,7 +242,7 @@ async fn an_api_key_has_no_session_to_log_out_and_probes_are_public() {
         .send()
         .await
         .unwrap();
-    assert_problem(logout, StatusCode::BAD_REQUEST).await;
+    assert_problem(logout, StatusCode::FORBIDDEN).await;
     let health = app
         .client
         .get(format!("{}/healthz", app.address))

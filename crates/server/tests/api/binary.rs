@@ -14,7 +14,7 @@ pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_order-manager");
 pub(crate) const TEST_SECRET: &str = "an-end-to-end-test-secret-of-more-than-32-bytes";
 
 /// `order-manager api-key create`, as a script would run it: the key is all of stdout.
-fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
+pub(crate) fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
     let mut command = Command::new(BINARY);
     command
         .args([
@@ -105,7 +105,7 @@ pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
 }
 
 async fn sample_round_trip(server: &Running, key: &str) {
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
     let response = client
         .post(format!("{}/orders", server.base))
         .header("content-type", "application/json")
@@ -204,7 +204,9 @@ async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
 
     // The data survives a restart.
     let server = start(dir.path(), &[], &[]);
-    let summaries: Value = reqwest::Client::new()
+    let summaries: Value = crate::helpers::client_builder()
+        .build()
+        .unwrap()
         .get(format!("{}/customers/summaries", server.base))
         .header("x-api-key", &key)
         .send()
@@ -229,6 +231,14 @@ async fn help_documents_every_setting() {
         "ORDER_MANAGER_MAX_BODY_BYTES",
         "ORDER_MANAGER_MAX_ORDERS_PER_BATCH",
         "ORDER_MANAGER_MAX_ITEMS_PER_ORDER",
+        "ORDER_MANAGER_JWT_SECRET",
+        "REDIS_URL",
+        "ORDER_MANAGER_TRUSTED_PROXIES",
+        "ORDER_MANAGER_RATE_LIMIT_RPS",
+        "ORDER_MANAGER_METRICS_BIND",
+        "ORDER_MANAGER_SHUTDOWN_DELAY_SECS",
+        "user",
+        "api-key",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }

@@ -52,12 +52,20 @@ pub async fn spawn_app_on(url: &str, data: tempfile::TempDir, args: &[&str]) -> 
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: client_builder().build().unwrap(),
         api_key,
         metrics_address,
         settings,
         _data: data,
     }
+}
+
+/// Every HTTP client of the tests. The workspace build unifies reqwest's features, and the
+/// cluster suite in xtask turns on `rustls-no-provider`; without a process-wide crypto provider
+/// reqwest would then panic when building even a plain-HTTP client.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -67,7 +75,7 @@ pub async fn spawn_app() -> TestApp {
 /// Adds a user, as `order-manager user add` does.
 pub async fn create_user(settings: &ServeArgs, username: &str, password: &str, scopes: &[Scope]) {
     let db = database::open(&settings.database).await.unwrap();
-    Stores::new(&db)
+    Stores::new(&db, Default::default())
         .add_user(server::wiring::password_hasher().unwrap())
         .execute(username, password, scopes)
         .await
@@ -77,7 +85,7 @@ pub async fn create_user(settings: &ServeArgs, username: &str, password: &str, s
 /// Revokes a key by its prefix, as `order-manager api-key revoke` does.
 pub async fn revoke_api_key(settings: &ServeArgs, key: &str) {
     let db = database::open(&settings.database).await.unwrap();
-    Stores::new(&db)
+    Stores::new(&db, Default::default())
         .revoke_api_key()
         .execute(&key[..12])
         .await
@@ -90,7 +98,8 @@ pub async fn create_api_key(settings: &ServeArgs, scopes: &[Scope]) -> String {
     database::prepare_schema(&db, &settings.database.url, true)
         .await
         .unwrap();
-    let (key, _prefix) = admin::create_api_key(&Stores::new(&db), "tests", scopes)
+    let stores = Stores::new(&db, Default::default());
+    let (key, _prefix) = admin::create_api_key(&stores, "tests", scopes)
         .await
         .unwrap();
     key

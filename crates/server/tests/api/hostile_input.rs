@@ -158,3 +158,277 @@ async fn path_tricks_and_unknown_routes_are_4xx() {
     assert_eq!(wrong_method.headers()["allow"], "GET");
     assert_problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
 }
+
+/// More bodies: JSON syntax corners, shapes, numbers and ids. Each one is refused with a 4xx
+/// problem and stores nothing.
+#[tokio::test]
+async fn more_hostile_bodies_are_refused() {
+    let app = spawn_app().await;
+    let deep_objects = format!("{}1{}", r#"{"a":"#.repeat(5_000), "}".repeat(5_000));
+    let valid = r#"{"customerId":"01","orderId":"x","timestamp":"1637245070513","items":[{"itemId":"a","costEur":1}]}"#;
+    let cases: Vec<(&str, String, StatusCode)> = vec![
+        ("minus infinity", order_with_cost("-Infinity"), StatusCode::BAD_REQUEST),
+        ("leading zero", order_with_cost("01"), StatusCode::BAD_REQUEST),
+        ("plus sign", order_with_cost("+1"), StatusCode::BAD_REQUEST),
+        ("hex number", order_with_cost("0x10"), StatusCode::BAD_REQUEST),
+        ("bare dot", order_with_cost(".5"), StatusCode::BAD_REQUEST),
+        ("cost object", order_with_cost("{}"), StatusCode::BAD_REQUEST),
+        ("cost bool", order_with_cost("true"), StatusCode::BAD_REQUEST),
+        ("negative tiny", order_with_cost("-0.01"), StatusCode::BAD_REQUEST),
+        ("timestamp spaces", order_with_timestamp(r#"" 1637245070513""#), StatusCode::BAD_REQUEST),
+        ("timestamp empty", order_with_timestamp(r#""""#), StatusCode::BAD_REQUEST),
+        ("timestamp fraction", order_with_timestamp("1.6372450705135e12"), StatusCode::BAD_REQUEST),
+        ("timestamp null", order_with_timestamp("null"), StatusCode::BAD_REQUEST),
+        ("empty id", order_with_customer(r#""""#), StatusCode::BAD_REQUEST),
+        ("id array", order_with_customer("[]"), StatusCode::BAD_REQUEST),
+        ("id tab", order_with_customer(r#""a\tb""#), StatusCode::BAD_REQUEST),
+        ("id DEL", order_with_customer(r#""a\u007fb""#), StatusCode::BAD_REQUEST),
+        ("id 10k chars", order_with_customer(&format!("\"{}\"", "y".repeat(10_000))), StatusCode::BAD_REQUEST),
+        ("items empty", r#"[{"customerId":"01","orderId":"x","timestamp":"1637245070513","items":[]}]"#.into(), StatusCode::BAD_REQUEST),
+        ("items missing", r#"[{"customerId":"01","orderId":"x","timestamp":"1637245070513"}]"#.into(), StatusCode::BAD_REQUEST),
+        ("items null", r#"[{"customerId":"01","orderId":"x","timestamp":"1637245070513","items":null}]"#.into(), StatusCode::BAD_REQUEST),
+        ("item null", r#"[{"customerId":"01","orderId":"x","timestamp":"1637245070513","items":[null]}]"#.into(), StatusCode::BAD_REQUEST),
+        ("orderId missing", r#"[{"customerId":"01","timestamp":"1637245070513","items":[{"itemId":"a","costEur":1}]}]"#.into(), StatusCode::BAD_REQUEST),
+        ("nested duplicate key", r#"[{"customerId":"01","orderId":"x","timestamp":"1637245070513","items":[{"itemId":"a","itemId":"b","costEur":1}]}]"#.into(), StatusCode::BAD_REQUEST),
+        ("duplicate key case", r#"[{"customerId":"01","customerId":"02","orderId":"x","timestamp":"1637245070513","items":[{"itemId":"a","costEur":1}]}]"#.into(), StatusCode::BAD_REQUEST),
+        ("deep objects", deep_objects, StatusCode::BAD_REQUEST),
+        ("byte order mark", format!("\u{feff}[{valid}]"), StatusCode::BAD_REQUEST),
+        ("single quotes", "[{'customerId':'01'}]".into(), StatusCode::BAD_REQUEST),
+        ("comment", format!("[/* hi */{valid}]"), StatusCode::BAD_REQUEST),
+        ("trailing comma", format!("[{valid},]"), StatusCode::BAD_REQUEST),
+        ("raw NUL", format!("[{valid}]\0"), StatusCode::BAD_REQUEST),
+        ("one valid one invalid", format!("[{valid},{}]", valid.replace("\"x\"", "\"y\"").replace(":1}", ":-1}")), StatusCode::BAD_REQUEST),
+        ("same id other content", format!("[{valid},{}]", valid.replace(":1}", ":2}")), StatusCode::CONFLICT),
+        ("too many orders", format!("[{}]", (0..1001).map(|n| valid.replace("\"x\"", &format!("\"o{n}\""))).collect::<Vec<_>>().join(",")), StatusCode::PAYLOAD_TOO_LARGE),
+        ("too many items", format!(r#"[{{"customerId":"01","orderId":"x","timestamp":"1637245070513","items":[{}]}}]"#, vec![r#"{"itemId":"a","costEur":1}"#; 1001].join(",")), StatusCode::PAYLOAD_TOO_LARGE),
+        ("body over the limit", format!("[{}]", " ".repeat(8 * 1024 * 1024)), StatusCode::PAYLOAD_TOO_LARGE),
+    ];
+    for (name, body, status) in cases {
+        let response = app.post_orders(body).await;
+        assert_eq!(response.status(), status, "{name}");
+        assert_problem(response, status).await;
+    }
+    assert_eq!(
+        app.summaries().await["summaries"].as_array().unwrap().len(),
+        0
+    );
+}
+
+/// Number forms that are valid JSON for an allowed amount: a documented success, stored exactly.
+#[tokio::test]
+async fn unusual_but_valid_amounts_are_stored_exactly() {
+    let app = spawn_app().await;
+    for (n, (cost, cents)) in [
+        ("-0", 0),
+        ("0.0", 0),
+        ("1.5e1", 1500),
+        ("12.30", 1230),
+        ("1E2", 10000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = order_with_cost(cost).replace("\"x\"", &format!("\"v{n}\""));
+        let response = app.post_orders(body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{cost}");
+        let items = app.get("/customers/01/items?limit=10000").await;
+        let items: serde_json::Value = items.json().await.unwrap();
+        let last = items["items"].as_array().unwrap().last().unwrap().clone();
+        let stored = (last["costEur"].as_f64().unwrap() * 100.0).round() as i64;
+        assert_eq!(stored, cents, "{cost}");
+    }
+}
+
+/// Header abuse: huge, repeated or malformed credentials and forwarding chains.
+#[tokio::test]
+async fn header_abuse_is_refused_or_harmless() {
+    let app = spawn_app().await;
+    let url = format!("{}/customers/summaries", app.address);
+    let huge = format!("Bearer {}", "a".repeat(60 * 1024));
+    let chain = (0..2000)
+        .map(|n| format!("10.0.{}.{}", n / 256, n % 256))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
+        ("huge bearer", vec![("authorization", huge)]),
+        (
+            "garbage bearer",
+            vec![("authorization", "Bearer not.a.jwt".into())],
+        ),
+        ("empty bearer", vec![("authorization", "Bearer ".into())]),
+        (
+            "basic auth",
+            vec![("authorization", "Basic dXNlcjpwYXNz".into())],
+        ),
+        (
+            "repeated authorization",
+            vec![
+                ("authorization", "Bearer a.b.c".into()),
+                ("authorization", "Bearer d.e.f".into()),
+            ],
+        ),
+        ("unknown api key", vec![("x-api-key", "omk_nothing".into())]),
+        (
+            "repeated api key",
+            vec![
+                ("x-api-key", app.api_key.clone()),
+                ("x-api-key", "omk_other".into()),
+            ],
+        ),
+        (
+            "non-ascii api key",
+            vec![("x-api-key", "omk_\u{e9}\u{ff}".into())],
+        ),
+    ];
+    for (name, headers) in cases {
+        let mut request = app.client.get(&url);
+        for (key, value) in headers {
+            request = request.header(key, value);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                assert!(status.is_client_error(), "{name}: {status}");
+                if status != StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE {
+                    assert_problem(response, status).await;
+                }
+            }
+            // Refusing an oversized head by closing the connection is fine too.
+            Err(err) => assert!(name == "huge bearer", "{name}: {err}"),
+        }
+    }
+    // A long or malformed forwarding chain from an untrusted peer is ignored, not an error.
+    for (name, value) in [
+        ("long chain", chain),
+        ("garbage chain", "not-an-ip, , ::::, 999.1.1.1".into()),
+    ] {
+        let response = app
+            .client
+            .get(&url)
+            .header("x-api-key", &app.api_key)
+            .header("x-forwarded-for", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+    }
+}
+
+/// More encodings and content types.
+#[tokio::test]
+async fn other_encodings_are_refused() {
+    let app = spawn_app().await;
+    for (content_type, encoding, status) in [
+        ("application/json", "br", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            "application/json",
+            "deflate",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "application/json",
+            "gzip, identity",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            "identity",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "application/xml",
+            "identity",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/orders", app.address))
+            .header("content-type", content_type)
+            .header("content-encoding", encoding)
+            .header("x-api-key", &app.api_key)
+            .body(crate::helpers::SAMPLE)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, status).await;
+    }
+}
+
+/// Path tricks in `customerId` beyond the basic ones.
+#[tokio::test]
+async fn more_path_tricks_are_4xx() {
+    let app = spawn_app().await;
+    for (path, status) in [
+        ("/customers/a%00b/items", StatusCode::BAD_REQUEST),
+        ("/customers/%0A/items", StatusCode::BAD_REQUEST),
+        ("/customers/..%5C..%5Cwindows/items", StatusCode::NOT_FOUND),
+        ("/customers/%252e%252e/items", StatusCode::NOT_FOUND),
+        ("/customers/%2F/items", StatusCode::NOT_FOUND),
+    ] {
+        let response = app.get(path).await;
+        assert_problem(response, status).await;
+    }
+}
+
+/// A client that trickles its request head is cut off by the server (actix's
+/// `client_request_timeout`, 5 s); one that trickles its body gets a 408 problem.
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+
+    // Slow head: a few bytes, then nothing.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(b"POST /orders HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "a slow head was not cut off within 15 s");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer to a slow head: {text}"
+    );
+
+    // Slow body: the head and a little of the body, then nothing.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: {}\r\nContent-Length: 1000\r\n\r\n[",
+        app.api_key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "a slow body was not cut off within 30 s");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer to a slow body: {text}"
+    );
+    assert_eq!(
+        app.summaries().await["summaries"].as_array().unwrap().len(),
+        0
+    );
+}

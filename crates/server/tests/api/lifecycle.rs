@@ -28,7 +28,7 @@ async fn sigterm_during_a_large_batch_answers_it_and_stores_it_whole() {
     let dir = tempfile::tempdir().unwrap();
     let key = api_key_create_in(dir.path());
     let mut server = start(dir.path(), &[], &[]);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
 
     // The body is sent in two halves, SIGTERM in between: the request is surely in flight.
     let body = big_batch(1000, 20).into_bytes();
@@ -115,7 +115,7 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
     assert!(add.wait().unwrap().success());
 
     let server = start(dir.path(), &[], &[("RUST_LOG", "debug")]);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
     let response = client
         .get(format!("{}/customers/summaries", server.base))
         .header("x-api-key", &key)

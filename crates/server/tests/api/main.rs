@@ -5,10 +5,12 @@
 
 mod auth;
 mod binary;
+mod faults;
 mod helpers;
 mod hostile_input;
 mod lifecycle;
 mod observability;
+mod openapi;
 mod pagination;
 mod rate_limit;
 mod rate_limit_e2e;

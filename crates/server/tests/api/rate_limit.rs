@@ -15,7 +15,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// A client whose connections come from `local` (any 127.0.0.0/8 address is the loopback).
 fn client_from(local: &str) -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::helpers::client_builder()
         .local_address(local.parse::<IpAddr>().unwrap())
         .timeout(Duration::from_secs(30))
         .build()

@@ -124,7 +124,7 @@ async fn replicas_share_one_budget_through_redis_and_fall_back_alone_while_it_is
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start(dir_a.path(), &args, &env);
     let b = start(dir_b.path(), &args, &env);
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();

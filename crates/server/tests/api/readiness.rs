@@ -12,14 +12,14 @@ use crate::binary::{TEST_SECRET, create_database};
 use crate::helpers::{TestApp, assert_problem, spawn_app_on};
 
 /// Forwards `port` to `target` until stopped; stopping drops every forwarded connection.
-struct TcpProxy {
-    port: u16,
+pub(crate) struct TcpProxy {
+    pub(crate) port: u16,
     target: String,
     task: JoinHandle<()>,
 }
 
 impl TcpProxy {
-    async fn start(port: u16, target: &str) -> Self {
+    pub(crate) async fn start(port: u16, target: &str) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let to = target.to_owned();
@@ -42,12 +42,12 @@ impl TcpProxy {
     }
 
     /// The database is gone: no new connection, and the open ones are cut.
-    async fn cut(&self) {
+    pub(crate) async fn cut(&self) {
         self.task.abort();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    async fn restore(&self) -> Self {
+    pub(crate) async fn restore(&self) -> Self {
         Self::start(self.port, &self.target).await
     }
 }

@@ -25,7 +25,7 @@ const RECOVERY_BOUND: Duration = Duration::from_secs(10);
 
 /// A client that gives up on a hung server instead of hanging the test.
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::helpers::client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()

@@ -1,0 +1,526 @@
+//! Fault tests of the built binary on a private MariaDB (`cargo xtask ci`): the server killed
+//! (SIGKILL) in the middle of a stream of batches sent by a retrying client, and the database
+//! cut under load. Nothing acknowledged is lost or duplicated, no batch is half-stored, and a
+//! dependency that comes back is used again without a restart. Each test prints its counts
+//! (`cargo test faults -- --nocapture`).
+//!
+//! Redis going away is covered by `replicas.rs` (sessions: bearer tokens 503, API keys keep
+//! working, recovery without restart) and `rate_limit_e2e.rs` (the limiter falls back to a
+//! local one and returns to Redis).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+
+use crate::binary::{Running, TEST_SECRET, api_key_create, create_database, start};
+use crate::readiness::TcpProxy;
+
+const ORDERS_PER_BATCH: usize = 5;
+const CUSTOMERS: usize = 7;
+
+fn mysql_server() -> String {
+    std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
+        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// `host:port` of the MariaDB server URL.
+fn mysql_target(server: &str) -> String {
+    server
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn fresh_database(prefix: &str) -> String {
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    create_database(&mysql_server(), &name).await;
+    name
+}
+
+/// Batch `k`: orders `b{k}-0..` spread over the customers, 1 to 3 items each, exact cents.
+fn batch(prefix: &str, k: usize) -> (Vec<String>, Value) {
+    let mut ids = Vec::new();
+    let mut orders = Vec::new();
+    for i in 0..ORDERS_PER_BATCH {
+        let id = format!("{prefix}{k}-{i}");
+        let items: Vec<Value> = (0..1 + (k + i) % 3)
+            .map(|n| {
+                json!({"itemId": format!("i{n}"), "costEur": cents_to_json(item_cents(k, i, n))})
+            })
+            .collect();
+        orders.push(json!({
+            "customerId": format!("c{}", (k + i) % CUSTOMERS),
+            "orderId": id,
+            "timestamp": (1_637_245_070_513_u64 + k as u64).to_string(),
+            "items": items,
+        }));
+        ids.push(id);
+    }
+    (ids, Value::Array(orders))
+}
+
+fn item_cents(k: usize, i: usize, n: usize) -> i64 {
+    ((k * 31 + i * 7 + n * 3) % 1000) as i64 + 1
+}
+
+fn cents_to_json(cents: i64) -> Value {
+    serde_json::from_str(&format!("{}.{:02}", cents / 100, cents % 100)).unwrap()
+}
+
+async fn query_pairs(db: &DatabaseConnection, sql: &str) -> Vec<(String, i64, i64)> {
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            (
+                row.try_get_by_index::<String>(0).unwrap(),
+                row.try_get_by_index::<i64>(1).unwrap(),
+                row.try_get_by_index::<i64>(2).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Order id -> (items stored, cents stored), read from the database itself.
+async fn stored_orders(db: &DatabaseConnection) -> HashMap<String, (i64, i64)> {
+    query_pairs(
+        db,
+        "SELECT order_id, CAST(COUNT(*) AS SIGNED), CAST(SUM(cost_cents) AS SIGNED) \
+         FROM order_items GROUP BY order_id",
+    )
+    .await
+    .into_iter()
+    .map(|(id, n, c)| (id, (n, c)))
+    .collect()
+}
+
+/// Every customer's stored aggregate equals the sum recomputed from its items.
+async fn assert_summaries_match_items(db: &DatabaseConnection) {
+    let summaries: BTreeMap<String, (i64, i64)> = query_pairs(
+        db,
+        "SELECT customer_id, CAST(item_count AS SIGNED), CAST(total_cents AS SIGNED) \
+         FROM customer_summaries",
+    )
+    .await
+    .into_iter()
+    .map(|(c, n, t)| (c, (n, t)))
+    .collect();
+    let recomputed: BTreeMap<String, (i64, i64)> = query_pairs(
+        db,
+        "SELECT customer_id, CAST(COUNT(*) AS SIGNED), CAST(SUM(cost_cents) AS SIGNED) \
+         FROM order_items GROUP BY customer_id",
+    )
+    .await
+    .into_iter()
+    .map(|(c, n, t)| (c, (n, t)))
+    .collect();
+    assert_eq!(summaries, recomputed, "summaries drifted from the items");
+}
+
+/// Expected (items, cents) of every order of batch `k`.
+fn expected_orders(prefix: &str, k: usize) -> Vec<(String, (i64, i64))> {
+    (0..ORDERS_PER_BATCH)
+        .map(|i| {
+            let n = 1 + (k + i) % 3;
+            let cents = (0..n).map(|n| item_cents(k, i, n)).sum();
+            (format!("{prefix}{k}-{i}"), (n as i64, cents))
+        })
+        .collect()
+}
+
+fn serve(dir: &std::path::Path, url: &str, args: &[&str]) -> Running {
+    start(
+        dir,
+        args,
+        &[
+            ("DATABASE_URL", url),
+            ("ORDER_MANAGER_JWT_SECRET", TEST_SECRET),
+            ("ORDER_MANAGER_RATE_LIMIT_RPS", "100000"),
+            ("ORDER_MANAGER_RATE_LIMIT_BURST", "100000"),
+        ],
+    )
+}
+
+/// SIGKILL in the middle of a stream of batches from a client that retries every batch until
+/// it is acknowledged; after a restart, every acknowledged order is stored exactly once, no
+/// batch was ever partially stored, and the summaries equal the sums of the items.
+#[tokio::test]
+async fn sigkill_mid_stream_loses_and_duplicates_nothing() {
+    const BATCHES: usize = 80;
+    let name = fresh_database("om_kill").await;
+    let url = format!("{}/{name}", mysql_server());
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = serve(dir.path(), &url, &["--migrate"]);
+    let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
+
+    let base = Arc::new(Mutex::new(server.base.clone()));
+    let acked = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let client = {
+        let (base, acked, sent, failed, key) = (
+            base.clone(),
+            acked.clone(),
+            sent.clone(),
+            failed.clone(),
+            key.clone(),
+        );
+        tokio::spawn(async move {
+            let http = crate::helpers::client_builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap();
+            let mut duplicates_reported = 0;
+            for k in 0..BATCHES {
+                let (_, body) = batch("k", k);
+                loop {
+                    let target = base.lock().unwrap().clone();
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    let response = http
+                        .post(format!("{target}/orders"))
+                        .header("x-api-key", &key)
+                        .json(&body)
+                        .send()
+                        .await;
+                    match response {
+                        Ok(r) if r.status().is_success() => {
+                            let report: Value = r.json().await.unwrap();
+                            duplicates_reported += report["duplicates"].as_u64().unwrap();
+                            acked.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        Ok(r) => {
+                            assert!(
+                                r.status() == StatusCode::SERVICE_UNAVAILABLE,
+                                "batch {k}: {}",
+                                r.status()
+                            );
+                            failed.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            duplicates_reported
+        })
+    };
+
+    // Let part of the stream through, then kill the server without warning.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.load(Ordering::SeqCst) < BATCHES / 4 {
+        assert!(Instant::now() < deadline, "the stream did not start");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let killed_at = Instant::now();
+    let acked_before_kill = acked.load(Ordering::SeqCst);
+
+    // While it is down: every batch is stored whole or not at all.
+    let db = Database::connect(&url).await.unwrap();
+    let stored = stored_orders(&db).await;
+    for k in 0..BATCHES {
+        let expected = expected_orders("k", k);
+        let present = expected
+            .iter()
+            .filter(|(id, _)| stored.contains_key(id))
+            .count();
+        assert!(
+            present == 0 || present == ORDERS_PER_BATCH,
+            "batch {k} is partially stored ({present} of {ORDERS_PER_BATCH})"
+        );
+        if k < acked_before_kill {
+            assert_eq!(present, ORDERS_PER_BATCH, "acknowledged batch {k} was lost");
+        }
+    }
+    assert_summaries_match_items(&db).await;
+
+    // Restart on the same database; the client finds it and carries on.
+    let restarted = serve(dir.path(), &url, &[]);
+    *base.lock().unwrap() = restarted.base.clone();
+    let restarted_at = Instant::now();
+    let duplicates_reported = tokio::time::timeout(Duration::from_secs(60), client)
+        .await
+        .expect("the client did not finish")
+        .unwrap();
+
+    let stored = stored_orders(&db).await;
+    let mut lost = 0;
+    let mut wrong = 0;
+    for k in 0..BATCHES {
+        for (id, expected) in expected_orders("k", k) {
+            match stored.get(&id) {
+                None => lost += 1,
+                Some(found) if *found != expected => wrong += 1,
+                Some(_) => {}
+            }
+        }
+    }
+    let orders_rows = query_pairs(
+        &db,
+        "SELECT 'orders', CAST(COUNT(*) AS SIGNED), CAST(COUNT(DISTINCT order_id) AS SIGNED) \
+         FROM orders",
+    )
+    .await;
+    let (_, rows, distinct) = orders_rows[0].clone();
+    let duplicated = rows - distinct;
+    assert_eq!(lost, 0, "acknowledged orders lost");
+    assert_eq!(wrong, 0, "orders stored with duplicated or missing items");
+    assert_eq!(duplicated, 0);
+    assert_eq!(rows as usize, BATCHES * ORDERS_PER_BATCH);
+    assert_summaries_match_items(&db).await;
+    eprintln!(
+        "fault sigkill: batches {BATCHES} ({} orders), requests sent {}, acknowledged {}, \
+         failed {} (connection refused or 503 while down), acknowledged before the kill \
+         {acked_before_kill}, duplicates reported to the client after the restart \
+         {duplicates_reported}, lost {lost}, duplicated {duplicated}, restart took {:?}",
+        BATCHES * ORDERS_PER_BATCH,
+        sent.load(Ordering::SeqCst),
+        acked.load(Ordering::SeqCst),
+        failed.load(Ordering::SeqCst),
+        restarted_at.duration_since(killed_at),
+    );
+    drop(restarted);
+    db.close().await.ok();
+}
+
+#[derive(Debug)]
+struct Outcome {
+    started: Instant,
+    took: Duration,
+    status: Option<StatusCode>,
+    retry_after: bool,
+}
+
+/// The database cut under load: requests fail fast with 503 and `Retry-After` (none hangs
+/// beyond the configured timeouts, none is a 500); when it is back, the service recovers by
+/// itself within seconds, and the batches that failed are stored exactly once on a retry.
+// Several threads: the proxy must forward while the test blocks reading the server's log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn database_down_under_load_fails_fast_and_recovers() {
+    let name = fresh_database("om_dbdown").await;
+    let proxy = TcpProxy::start(0, &mysql_target(&mysql_server())).await;
+    let url = format!("mysql://root@127.0.0.1:{}/{name}", proxy.port);
+    let direct_url = format!("{}/{name}", mysql_server());
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(
+        dir.path(),
+        &url,
+        &[
+            "--migrate",
+            "--db-acquire-timeout-secs",
+            "1",
+            "--db-operation-timeout-ms",
+            "1500",
+        ],
+    );
+    let key = api_key_create(&[("DATABASE_URL", direct_url.as_str())], "orders:write");
+    // The longest a request may take while the database is down: acquire + operation + slack.
+    let bound = Duration::from_millis(1000 + 1500 + 1500);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    let next_batch = Arc::new(AtomicUsize::new(0));
+    let unacked = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let acked = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let mut workers = Vec::new();
+    for worker in 0..6 {
+        let (stop, outcomes, next_batch, unacked, acked, key, base) = (
+            stop.clone(),
+            outcomes.clone(),
+            next_batch.clone(),
+            unacked.clone(),
+            acked.clone(),
+            key.clone(),
+            server.base.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let http = crate::helpers::client_builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .unwrap();
+            let mut round = 0usize;
+            while !stop.load(Ordering::SeqCst) {
+                round += 1;
+                let started = Instant::now();
+                let (response, batch_no) = if (worker + round).is_multiple_of(3) {
+                    let response = http
+                        .get(format!("{base}/customers/summaries"))
+                        .header("x-api-key", &key)
+                        .send()
+                        .await;
+                    (response, None)
+                } else {
+                    let k = next_batch.fetch_add(1, Ordering::SeqCst);
+                    let (_, body) = batch("d", k);
+                    let response = http
+                        .post(format!("{base}/orders"))
+                        .header("x-api-key", &key)
+                        .json(&body)
+                        .send()
+                        .await;
+                    (response, Some(k))
+                };
+                let took = started.elapsed();
+                let (status, retry_after) = match &response {
+                    Ok(r) => (Some(r.status()), r.headers().contains_key("retry-after")),
+                    Err(_) => (None, false),
+                };
+                if let Some(k) = batch_no {
+                    if status.is_some_and(|s| s.is_success()) {
+                        acked.lock().unwrap().push(k);
+                    } else {
+                        unacked.lock().unwrap().push(k);
+                    }
+                }
+                outcomes.lock().unwrap().push(Outcome {
+                    started,
+                    took,
+                    status,
+                    retry_after,
+                });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let cut_at = Instant::now();
+    proxy.cut().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let _restored = proxy.restore().await;
+    let restored_at = Instant::now();
+    // Recovery: the first success of a request started after the database came back.
+    let deadline = restored_at + Duration::from_secs(20);
+    let recovered_at = loop {
+        let first = outcomes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|o| o.started >= restored_at && o.status.is_some_and(|s| s.is_success()))
+            .map(|o| o.started + o.took)
+            .min();
+        if let Some(at) = first {
+            break at;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recovery within 20 s of the database coming back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
+    let mut down_503 = 0;
+    for o in &outcomes {
+        let status = o
+            .status
+            .unwrap_or_else(|| panic!("a request failed without an answer: {o:?}"));
+        assert!(
+            status.is_success() || status == StatusCode::SERVICE_UNAVAILABLE,
+            "unexpected answer {status} ({o:?})"
+        );
+        assert!(o.took < bound, "a request hung for {:?}", o.took);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(o.retry_after, "503 without Retry-After");
+        }
+        // Started well after the cut and finished before the restore: it must have failed.
+        if o.started > cut_at + Duration::from_millis(200) && o.started + o.took < restored_at {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{o:?}");
+            down_503 += 1;
+        }
+    }
+    assert!(down_503 > 0, "no request ran while the database was down");
+
+    // The client retries what was not acknowledged; then everything is stored exactly once.
+    let http = crate::helpers::client_builder().build().unwrap();
+    let unacked = std::mem::take(&mut *unacked.lock().unwrap());
+    for &k in &unacked {
+        let (_, body) = batch("d", k);
+        let response = http
+            .post(format!("{}/orders", server.base))
+            .header("x-api-key", &key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    let db = Database::connect(&direct_url).await.unwrap();
+    let stored = stored_orders(&db).await;
+    let total = next_batch.load(Ordering::SeqCst);
+    let mut lost = 0;
+    for k in 0..total {
+        for (id, expected) in expected_orders("d", k) {
+            match stored.get(&id) {
+                Some(found) => assert_eq!(*found, expected, "order {id}"),
+                None => lost += 1,
+            }
+        }
+    }
+    assert_eq!(lost, 0);
+    assert_eq!(
+        stored.len(),
+        total * ORDERS_PER_BATCH,
+        "duplicated or stray orders"
+    );
+    assert_summaries_match_items(&db).await;
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.status != Some(StatusCode::OK) && o.status != Some(StatusCode::CREATED))
+        .count();
+    let slowest = outcomes.iter().map(|o| o.took).max().unwrap_or_default();
+    eprintln!(
+        "fault database-down: requests sent {}, acknowledged {}, failed {failed} (all 503 with \
+         Retry-After), batches retried after recovery {}, lost {lost}, duplicated 0, slowest \
+         answer {slowest:?} (bound {bound:?}), recovery {:?} after the database came back \
+         (down for {:?})",
+        outcomes.len(),
+        outcomes.len() - failed,
+        unacked.len(),
+        recovered_at.saturating_duration_since(restored_at),
+        restored_at.duration_since(cut_at),
+    );
+    let _ = acked;
+    drop(server);
+    db.close().await.ok();
+}
+
+/// Timeouts of zero would turn every call into an instant failure: refused when parsing.
+#[test]
+fn zero_timeouts_and_attempts_are_refused_at_startup() {
+    for (flag, value) in [
+        ("--redis-timeout-ms", "0"),
+        ("--db-operation-timeout-ms", "0"),
+        ("--db-transaction-attempts", "0"),
+    ] {
+        let output = std::process::Command::new(crate::binary::BINARY)
+            .args(["--bind", "127.0.0.1:0", flag, value])
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+    }
+}

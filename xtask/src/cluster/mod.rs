@@ -1,0 +1,514 @@
+//! `cargo xtask cluster up|test|down`: the scale-out rehearsal. A private MariaDB and Redis
+//! (the same Drop-guarded instances `cargo xtask ci` uses), the schema migrated, three
+//! `order-manager` replicas (the debug binary: CI has built its dependencies already), and a
+//! real nginx in front terminating TLS with the shipped `deploy/nginx/order-manager.conf`.
+//!
+//! Addresses, so that the trust decision means something: the replicas and nginx listen on
+//! 127.0.0.1, nginx reaches the replicas from 127.0.0.1, and the replicas trust only that
+//! address (`ORDER_MANAGER_TRUSTED_PROXIES=127.0.0.1/32`). The suite's clients bind other
+//! loopback addresses (127.0.0.2 and up), so their own address is what a replica must rate-limit,
+//! whether they come through nginx (then from `X-Forwarded-For`) or straight to a replica.
+//!
+//! Every process is owned by a guard that stops it on Drop, so `test` tears everything down
+//! even when a scenario fails or xtask is interrupted. State for `down` and logs live in
+//! `target/cluster/`.
+
+mod nginx;
+mod scenarios;
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use nix::sys::signal::Signal;
+
+use crate::cargo::{cargo, run_inherited, workspace_root};
+use crate::mariadb::MariaDb;
+use crate::redis::Redis;
+use crate::signals;
+
+pub use nginx::Nginx;
+
+/// The admin user the suite logs in as.
+pub const ADMIN_USER: &str = "cluster-admin";
+pub const ADMIN_PASSWORD: &str = "a long cluster rehearsal password";
+const DATABASE: &str = "order_manager";
+const REPLICAS: usize = 3;
+/// Seconds a SIGTERMed replica keeps serving (readiness 503) before closing its listener:
+/// shorter than production's 5 s, to keep the suite quick; long enough for in-flight requests.
+const SHUTDOWN_DELAY_SECS: &str = "2";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Start MariaDB, Redis, three replicas and nginx (HTTPS), and keep them until Ctrl-C.
+    Up,
+    /// Start a cluster, run the scenario suite over HTTPS through nginx, and tear it all down.
+    Test,
+    /// Stop what an `up` left running (after a crash of xtask), from target/cluster/state.
+    Down,
+}
+
+pub fn run(command: &ClusterCommand) -> Result<()> {
+    match command {
+        ClusterCommand::Up => up(),
+        ClusterCommand::Test => test(),
+        ClusterCommand::Down => down(),
+    }
+}
+
+fn cluster_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+        .join("cluster")
+}
+
+/// `cargo xtask cluster test` (also a step of `cargo xtask ci`).
+pub fn test() -> Result<()> {
+    let started = Instant::now();
+    let mut cluster = Cluster::start()?;
+    let result = scenarios::run_all(&mut cluster);
+    // Stopped here rather than by Drop, to see errors; Drop covers every early return.
+    let stopped = cluster.stop();
+    eprintln!(
+        "xtask: cluster test {} in {:.1} s (logs in {})",
+        if result.is_ok() { "passed" } else { "FAILED" },
+        started.elapsed().as_secs_f64(),
+        cluster_dir().display()
+    );
+    result.and(stopped)
+}
+
+fn up() -> Result<()> {
+    let cluster = Cluster::start()?;
+    eprintln!(
+        "xtask: cluster up: https://127.0.0.1:{} (CA certificate {}), replicas {}; user `{ADMIN_USER}`, \
+         password `{ADMIN_PASSWORD}`. Ctrl-C stops everything.",
+        cluster.nginx.port,
+        cluster.nginx.dir.join("ca.crt").display(),
+        cluster
+            .replicas
+            .iter()
+            .map(Replica::base)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let signal = loop {
+        if let Some(signal) = signals::wait(Duration::from_secs(3600)) {
+            break signal;
+        }
+    };
+    eprintln!("xtask: {signal}: stopping the cluster");
+    cluster.stop()
+}
+
+/// Stops the processes recorded by an `up` whose xtask died without its Drop guards running.
+fn down() -> Result<()> {
+    let state = cluster_dir().join("state");
+    let Ok(text) = fs::read_to_string(&state) else {
+        eprintln!(
+            "xtask: no cluster state in {}: nothing to stop",
+            state.display()
+        );
+        return Ok(());
+    };
+    for line in text.lines() {
+        let Some((name, pid)) = line.split_once(' ') else {
+            continue;
+        };
+        let Ok(pid) = pid.trim().parse::<u32>() else {
+            continue;
+        };
+        // Only a process that is still the one recorded (pids are reused).
+        let command = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !command.contains(name) {
+            continue;
+        }
+        eprintln!("xtask: stopping {name} (pid {pid})");
+        let _ = signals::send(pid, Signal::SIGTERM);
+    }
+    fs::remove_file(&state).ok();
+    Ok(())
+}
+
+/// The whole cluster. Field order is drop order: nginx and replicas before their stores.
+#[derive(Debug)]
+pub struct Cluster {
+    pub nginx: Nginx,
+    pub replicas: Vec<Replica>,
+    redis: Redis,
+    mariadb: MariaDb,
+    pub dir: PathBuf,
+}
+
+impl Cluster {
+    pub fn start() -> Result<Self> {
+        let dir = cluster_dir();
+        if dir.exists() {
+            fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let nginx_binary = nginx::locate_or_install()?;
+        eprintln!("xtask: cluster: nginx at {}", nginx_binary.display());
+
+        // The debug binary: `cargo build` of the server alone reuses what CI's test build made.
+        run_inherited(&mut cargo(["build", "-p", "order-manager-server"]))?;
+        let binary = dir
+            .parent()
+            .unwrap_or(&dir)
+            .join("debug")
+            .join("order-manager");
+
+        let mariadb = MariaDb::start_throwaway()?;
+        let redis = Redis::start_throwaway()?;
+        create_database(&mariadb.url())?;
+        let database_url = format!("{}/{DATABASE}", mariadb.url());
+        admin(&binary, &database_url, &["migrate"], None)?;
+        admin(
+            &binary,
+            &database_url,
+            &["user", "add", "--username", ADMIN_USER, "--scope", "admin"],
+            Some(ADMIN_PASSWORD),
+        )?;
+
+        let secret = random_secret()?;
+        let mut replicas = Vec::new();
+        for index in 0..REPLICAS {
+            let port = free_port()?;
+            let env = vec![
+                ("DATABASE_URL".to_owned(), database_url.clone()),
+                ("REDIS_URL".to_owned(), redis.url()),
+                ("ORDER_MANAGER_JWT_SECRET".to_owned(), secret.clone()),
+                ("ORDER_MANAGER_BIND".to_owned(), format!("127.0.0.1:{port}")),
+                (
+                    "ORDER_MANAGER_METRICS_BIND".to_owned(),
+                    "127.0.0.1:0".to_owned(),
+                ),
+                // nginx alone: it connects to the replicas from 127.0.0.1.
+                (
+                    "ORDER_MANAGER_TRUSTED_PROXIES".to_owned(),
+                    "127.0.0.1/32".to_owned(),
+                ),
+                // The per-username login limit would otherwise throttle the suite's own logins.
+                (
+                    "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_USER".to_owned(),
+                    "1000".to_owned(),
+                ),
+                (
+                    "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_IP".to_owned(),
+                    "10".to_owned(),
+                ),
+                (
+                    "ORDER_MANAGER_SHUTDOWN_DELAY_SECS".to_owned(),
+                    SHUTDOWN_DELAY_SECS.to_owned(),
+                ),
+                (
+                    "ORDER_MANAGER_SHUTDOWN_TIMEOUT_SECS".to_owned(),
+                    "10".to_owned(),
+                ),
+                ("ORDER_MANAGER_WORKERS".to_owned(), "2".to_owned()),
+                ("ORDER_MANAGER_LOG_FORMAT".to_owned(), "json".to_owned()),
+                ("RUST_LOG".to_owned(), "info".to_owned()),
+            ];
+            let mut replica = Replica {
+                index,
+                port,
+                binary: binary.clone(),
+                env,
+                log: dir.join(format!("replica-{index}.log")),
+                child: None,
+            };
+            replica.spawn()?;
+            replicas.push(replica);
+        }
+        for replica in &mut replicas {
+            replica.wait_ready()?;
+        }
+        let ports: Vec<u16> = replicas.iter().map(|replica| replica.port).collect();
+        let nginx = Nginx::start(&dir.join("nginx"), free_port()?, &ports)?;
+        let cluster = Self {
+            nginx,
+            replicas,
+            redis,
+            mariadb,
+            dir,
+        };
+        cluster.write_state()?;
+        eprintln!(
+            "xtask: cluster up: nginx https://127.0.0.1:{} -> replicas on ports {ports:?}",
+            cluster.nginx.port
+        );
+        Ok(cluster)
+    }
+
+    /// `NAME PID` lines for `cluster down`.
+    pub fn write_state(&self) -> Result<()> {
+        let mut text = String::new();
+        if let Some(pid) = self.nginx.pid() {
+            text.push_str(&format!("nginx {pid}\n"));
+        }
+        for replica in &self.replicas {
+            if let Some(pid) = replica.pid() {
+                text.push_str(&format!("order-manager {pid}\n"));
+            }
+        }
+        fs::write(self.dir.join("state"), text).context("cannot write the cluster state")
+    }
+
+    pub fn base(&self) -> String {
+        format!("https://127.0.0.1:{}", self.nginx.port)
+    }
+
+    /// Fails if MariaDB or Redis died under the suite.
+    pub fn check_stores(&mut self) -> Result<()> {
+        self.mariadb.check_running()?;
+        self.redis.check_running()
+    }
+
+    pub fn stop(mut self) -> Result<()> {
+        let nginx = self.nginx.stop();
+        let mut replicas = Ok(());
+        for replica in &mut self.replicas {
+            replicas = replicas.and(replica.terminate());
+        }
+        let Self {
+            redis,
+            mariadb,
+            dir,
+            ..
+        } = self;
+        let redis = redis.stop();
+        let mariadb = mariadb.stop();
+        fs::remove_file(dir.join("state")).ok();
+        nginx.and(replicas).and(redis).and(mariadb)
+    }
+}
+
+/// One `order-manager` process on a fixed port (kept across restarts, as nginx's upstream
+/// list names it), killed on Drop.
+#[derive(Debug)]
+pub struct Replica {
+    pub index: usize,
+    pub port: u16,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Replica {
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Starts the process (appending to its log); see [`Replica::wait_ready`].
+    pub fn spawn(&mut self) -> Result<()> {
+        if self.child.is_some() {
+            bail!("replica {} is already running", self.index);
+        }
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .with_context(|| format!("cannot open {}", self.log.display()))?;
+        let child = Command::new(&self.binary)
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.log.parent().unwrap_or(Path::new("/")))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group: a Ctrl-C reaches xtask, which stops replicas itself.
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("could not start {}", self.binary.display()))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Waits until `/readyz` answers 200 (database and Redis reachable, not draining).
+    pub fn wait_ready(&mut self) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            if let Some(child) = &mut self.child
+                && let Some(status) = child.try_wait()?
+            {
+                self.child = None;
+                bail!(
+                    "replica {} exited at start ({status}); see {}",
+                    self.index,
+                    self.log.display()
+                );
+            }
+            if readyz(self.port) == Some(200) {
+                return Ok(());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                bail!(
+                    "replica {} not ready in time; see {}",
+                    self.index,
+                    self.log.display()
+                );
+            }
+            if let Some(signal) = signals::received() {
+                bail!("interrupted by {signal}");
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL, as in a crash: in-flight requests and connections are cut.
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERM and wait for the graceful exit (readiness 503, drain delay, listener closed,
+    /// in-flight requests finished); SIGKILL after 20 s.
+    pub fn terminate(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        if child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        signals::send(child.id(), Signal::SIGTERM)?;
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                if !status.success() {
+                    bail!("replica {} exited with {status} after SIGTERM", self.index);
+                }
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                child.kill()?;
+                child.wait()?;
+                bail!("replica {} did not stop within 20 s of SIGTERM", self.index);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Start again on the same port and wait until ready.
+    pub fn restart(&mut self) -> Result<()> {
+        self.spawn()?;
+        self.wait_ready()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The status of `GET /readyz` on a replica, over plain HTTP/1.1 from 127.0.0.1.
+fn readyz(port: u16) -> Option<u16> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut head = [0_u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// `CREATE DATABASE` with the MariaDB client that comes with the server.
+fn create_database(url: &str) -> Result<()> {
+    let port = url
+        .rsplit(':')
+        .next()
+        .ok_or_else(|| anyhow!("no port in {url}"))?;
+    let client = ["/usr/bin/mariadb", "/usr/bin/mysql"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file())
+        .ok_or_else(|| anyhow!("the MariaDB client is missing (apt-get install mariadb-client)"))?;
+    let output = Command::new(client)
+        .args([
+            "--no-defaults",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            port,
+            "-u",
+            "root",
+            "-e",
+        ])
+        .arg(format!(
+            "CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .context("could not run the MariaDB client")?;
+    if !output.status.success() {
+        bail!(
+            "CREATE DATABASE failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// An admin subcommand of the binary (`migrate`, `user add`), with `stdin` as its input.
+fn admin(binary: &Path, database_url: &str, args: &[&str], stdin: Option<&str>) -> Result<()> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not run {}", binary.display()))?;
+    if let Some(mut pipe) = child.stdin.take()
+        && let Some(text) = stdin
+    {
+        writeln!(pipe, "{text}")?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "order-manager {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// 48 random bytes, hex: the replicas' shared JWT signing secret.
+fn random_secret() -> Result<String> {
+    let mut bytes = [0_u8; 48];
+    File::open("/dev/urandom")
+        .and_then(|mut file| file.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom")?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .context("could not bind 127.0.0.1:0 to find a free port")?;
+    Ok(listener.local_addr()?.port())
+}
