@@ -4,32 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 
-use std::future::Future;
+mod support;
 
-use adapters::sql::{DatabaseSettings, SqlApiKeyStore, SqlUserStore, connect};
+use adapters::sql::{SqlApiKeyStore, SqlUserStore};
 use application::ports::{
     AddUserError, ApiKeyRecord, ApiKeyStore, PasswordHash, UserRecord, UserStore,
 };
 use domain::{Scope, Scopes, Username};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 /// Both stores on one database.
 type Stores = (SqlUserStore, SqlApiKeyStore);
-
-fn settings(url: String) -> DatabaseSettings {
-    DatabaseSettings {
-        url,
-        max_connections: 4,
-        acquire_timeout: std::time::Duration::from_secs(10),
-    }
-}
-
-async fn migrated(url: String) -> DatabaseConnection {
-    let db = connect(&settings(url)).await.expect("connect");
-    Migrator::up(&db, None).await.expect("migrate");
-    db
-}
 
 fn stores(db: &DatabaseConnection) -> Stores {
     (
@@ -38,65 +23,8 @@ fn stores(db: &DatabaseConnection) -> Stores {
     )
 }
 
-async fn with_sqlite<F, Fut>(case: F)
-where
-    F: FnOnce(Stores) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("auth.db").display());
-    case(stores(&migrated(url).await)).await;
-}
-
-async fn with_mysql<F, Fut>(case: F)
-where
-    F: FnOnce(Stores) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let server = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL").expect(
-        "ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`, \
-         or start a private MariaDB with `cargo xtask mariadb` and export the URL it prints",
-    );
-    let server = server.trim_end_matches('/').to_owned();
-    let name = format!("om_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = connect(&settings(server.clone()))
-        .await
-        .expect("connect to MySQL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE `{name}`"))
-        .await
-        .expect("create test database");
-    let db = migrated(format!("{server}/{name}")).await;
-    case(stores(&db)).await;
-    db.close().await.ok();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE `{name}`"))
-        .await
-        .expect("drop test database");
-}
-
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::with_sqlite(super::cases::$case).await;
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::with_mysql(super::cases::$case).await;
-                }
-            )*
-        }
-    };
-}
-
 contract!(
+    crate::stores;
     an_added_user_is_found_with_its_hash_and_scopes,
     an_unknown_user_is_not_found,
     a_taken_username_cannot_be_added_again,

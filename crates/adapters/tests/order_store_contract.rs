@@ -3,90 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 
-use std::future::Future;
+mod support;
 
-use adapters::sql::{DatabaseSettings, SqlOrderStore, connect};
+use adapters::sql::SqlOrderStore;
 use application::ports::{InsertError, ItemKey, OrderStore};
 use domain::{CustomerId, ItemId, LineItem, Money, Order, OrderId, OrderTimestamp};
-use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
-fn settings(url: String) -> DatabaseSettings {
-    DatabaseSettings {
-        url,
-        max_connections: 4,
-        acquire_timeout: std::time::Duration::from_secs(10),
-    }
-}
-
-async fn migrated(url: String) -> DatabaseConnection {
-    let db = connect(&settings(url)).await.expect("connect");
-    Migrator::up(&db, None).await.expect("migrate");
-    db
-}
-
-async fn with_sqlite<F, Fut>(case: F)
-where
-    F: FnOnce(SqlOrderStore) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("orders.db").display()
-    );
-    case(SqlOrderStore::new(migrated(url).await)).await;
-}
-
-async fn with_mysql<F, Fut>(case: F)
-where
-    F: FnOnce(SqlOrderStore) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let server = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL").expect(
-        "ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`, \
-         or start a private MariaDB with `cargo xtask mariadb` and export the URL it prints",
-    );
-    let server = server.trim_end_matches('/').to_owned();
-    let name = format!("om_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = connect(&settings(server.clone()))
-        .await
-        .expect("connect to MySQL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE `{name}`"))
-        .await
-        .expect("create test database");
-    let db = migrated(format!("{server}/{name}")).await;
-    case(SqlOrderStore::new(db.clone())).await;
-    db.close().await.ok();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE `{name}`"))
-        .await
-        .expect("drop test database");
-}
-
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::with_sqlite(super::cases::$case).await;
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::with_mysql(super::cases::$case).await;
-                }
-            )*
-        }
-    };
+fn order_store(db: &DatabaseConnection) -> SqlOrderStore {
+    SqlOrderStore::new(db.clone())
 }
 
 contract!(
+    crate::order_store;
     an_empty_store_has_no_summaries_and_no_customers,
     inserted_orders_are_listed_in_purchase_order_with_exact_costs,
     summaries_follow_every_insert_and_sort_by_customer_id,

@@ -39,8 +39,21 @@ pub(crate) fn page_problem(err: PageError) -> Problem {
     Problem::bad_request(err.to_string())
 }
 
+/// A 200 answer, with the `Link: rel="next"` header when another page follows.
+pub(crate) fn ok_with_next_link(
+    req: &HttpRequest,
+    page: &PageRequest,
+    next_cursor: Option<&str>,
+) -> actix_web::HttpResponseBuilder {
+    let mut response = actix_web::HttpResponse::Ok();
+    if let Some(link) = next_cursor.and_then(|cursor| next_link(req, page, cursor)) {
+        response.insert_header(link);
+    }
+    response
+}
+
 /// `Link: <path?limit=N&cursor=C>; rel="next"`, relative to the request's own path.
-pub(crate) fn next_link(
+fn next_link(
     req: &HttpRequest,
     page: &PageRequest,
     next_cursor: &str,

@@ -1,7 +1,10 @@
-//! What several test crates of the adapters share: a redis-server of a test's own.
+//! What several test crates of the adapters share: a redis-server of a test's own, and the
+//! two databases every SQL store contract runs on.
 
 // Each test crate uses only some of these.
 #![allow(dead_code)]
+
+pub mod databases;
 
 use std::time::{Duration, Instant};
 

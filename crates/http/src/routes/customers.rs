@@ -3,7 +3,7 @@ use application::use_cases::{ListItemsError, SummarizeError};
 
 use super::orders::store_problem;
 use crate::dto::customers::{ItemsResponse, SummariesResponse};
-use crate::pagination::{PageQuery, next_link, page_problem};
+use crate::pagination::{PageQuery, ok_with_next_link, page_problem};
 use crate::{ApiState, Problem};
 
 /// `GET /customers/{customerId}/items`: the customer's items in purchase order, paginated.
@@ -47,14 +47,7 @@ pub(crate) async fn items(
             ListItemsError::UnknownCustomer(_) => Problem::not_found(err.to_string()),
             ListItemsError::Store(err) => store_problem(err),
         })?;
-    let mut response = HttpResponse::Ok();
-    if let Some(link) = page
-        .next_cursor
-        .as_deref()
-        .and_then(|cursor| next_link(&req, &page_request, cursor))
-    {
-        response.insert_header(link);
-    }
+    let mut response = ok_with_next_link(&req, &page_request, page.next_cursor.as_deref());
     Ok(response.json(ItemsResponse {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
@@ -93,14 +86,7 @@ pub(crate) async fn summaries(
             SummarizeError::InvalidPage(err) => page_problem(err),
             SummarizeError::Store(err) => store_problem(err),
         })?;
-    let mut response = HttpResponse::Ok();
-    if let Some(link) = page
-        .next_cursor
-        .as_deref()
-        .and_then(|cursor| next_link(&req, &page_request, cursor))
-    {
-        response.insert_header(link);
-    }
+    let mut response = ok_with_next_link(&req, &page_request, page.next_cursor.as_deref());
     Ok(response.json(SummariesResponse {
         summaries: page.items.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,
