@@ -5,6 +5,7 @@
 //! up by Drop guards, whatever step fails.
 
 mod api_contract;
+mod bench;
 mod cargo;
 mod ci;
 mod cluster;
@@ -40,6 +41,13 @@ enum Command {
     ///
     /// This is the one command `.ci/run` executes; run it locally before pushing.
     Ci,
+    /// Benchmark the release build against MariaDB's own ceiling: ingest, reads, summaries at
+    /// two store sizes, the middleware chain, fixed-rate latency and memory.
+    ///
+    /// Starts a private MariaDB and Redis and the server on them with API-key authentication;
+    /// loads with wrk and oha on 127.0.0.1. Writes target/bench/report.{md,json} and chart.svg;
+    /// a full run (without --quick) also rewrites docs/benchmarks.md. See xtask/src/bench/.
+    Bench(bench::BenchArgs),
     /// Start a private, throwaway MariaDB and keep it running until Ctrl-C.
     ///
     /// Prints the URL to export as ORDER_MANAGER_TEST_MYSQL_URL, for running `cargo test` by hand
@@ -110,6 +118,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     signals::install()?;
     match command {
         Command::Ci => ci::run(),
+        Command::Bench(args) => bench::run(&args),
         Command::Mariadb => mariadb_command::run(),
         Command::Redis => redis::run_command(),
         Command::Dev(args) => dev::run(&args),

@@ -39,7 +39,7 @@ pub use nginx::Nginx;
 /// The admin user the suite logs in as.
 pub const ADMIN_USER: &str = "cluster-admin";
 pub const ADMIN_PASSWORD: &str = "a long cluster rehearsal password";
-const DATABASE: &str = "order_manager";
+pub const DATABASE: &str = "order_manager";
 const REPLICAS: usize = 3;
 /// Seconds a SIGTERMed replica keeps serving (readiness 503) before closing its listener:
 /// shorter than production's 5 s, to keep the suite quick; long enough for in-flight requests.
@@ -172,7 +172,7 @@ impl Cluster {
         create_database(&mariadb.url())?;
         let database_url = format!("{}/{DATABASE}", mariadb.url());
         admin(&binary, &database_url, &["migrate"], None)?;
-        admin(
+        let _ = admin(
             &binary,
             &database_url,
             &["user", "add", "--username", ADMIN_USER, "--scope", "admin"],
@@ -305,6 +305,24 @@ pub struct Replica {
 }
 
 impl Replica {
+    /// A process of `binary serve` with exactly `env` (plus PATH), logging to `log`; not started.
+    pub fn new(
+        index: usize,
+        port: u16,
+        binary: PathBuf,
+        env: Vec<(String, String)>,
+        log: PathBuf,
+    ) -> Self {
+        Self {
+            index,
+            port,
+            binary,
+            env,
+            log,
+            child: None,
+        }
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -437,7 +455,7 @@ fn readyz(port: u16) -> Option<u16> {
 }
 
 /// `CREATE DATABASE` with the MariaDB client that comes with the server.
-fn create_database(url: &str) -> Result<()> {
+pub fn create_database(url: &str) -> Result<()> {
     let port = url
         .rsplit(':')
         .next()
@@ -472,8 +490,14 @@ fn create_database(url: &str) -> Result<()> {
     Ok(())
 }
 
-/// An admin subcommand of the binary (`migrate`, `user add`), with `stdin` as its input.
-fn admin(binary: &Path, database_url: &str, args: &[&str], stdin: Option<&str>) -> Result<()> {
+/// An admin subcommand of the binary (`migrate`, `user add`, `api-key create`), with `stdin` as
+/// its input; returns what it printed on stdout.
+pub fn admin(
+    binary: &Path,
+    database_url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<String> {
     let mut child = Command::new(binary)
         .args(args)
         .env("DATABASE_URL", database_url)
@@ -495,11 +519,11 @@ fn admin(binary: &Path, database_url: &str, args: &[&str], stdin: Option<&str>) 
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// 48 random bytes, hex: the replicas' shared JWT signing secret.
-fn random_secret() -> Result<String> {
+pub fn random_secret() -> Result<String> {
     let mut bytes = [0_u8; 48];
     File::open("/dev/urandom")
         .and_then(|mut file| file.read_exact(&mut bytes))
@@ -507,7 +531,7 @@ fn random_secret() -> Result<String> {
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .context("could not bind 127.0.0.1:0 to find a free port")?;
     Ok(listener.local_addr()?.port())
