@@ -64,6 +64,9 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     let stopped = timer.run("mariadb stop", || mariadb.stop());
     let redis_stopped = timer.run("redis stop", || redis.stop());
     tests.and(stopped).and(redis_stopped)?;
+    timer.run("fuzz", || {
+        crate::fuzz::run_for(std::time::Duration::from_secs(60))
+    })?;
     // The API against its OpenAPI document: schemathesis and the docs page in Chromium, on the
     // built binary with SQLite (xtask/src/api_contract.rs).
     crate::api_contract::run_steps(timer)?;

@@ -11,6 +11,7 @@ mod ci;
 mod cluster;
 mod deploy_check;
 mod dev;
+mod fuzz;
 mod mariadb;
 mod mariadb_command;
 mod observability;
@@ -98,6 +99,13 @@ enum Command {
     /// step of `cargo xtask ci`) and always tears the cluster down; see xtask/src/cluster/.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Fuzz the body path of POST /orders (the cargo-fuzz target in fuzz/) for --secs seconds
+    /// (default 60) over the committed corpus; fails on any crash and prints its input's path.
+    ///
+    /// cargo-fuzz is installed into target/tools when missing; it runs on the stable toolchain
+    /// (no sanitizer). New corpus entries go to target/fuzz/, not into the repository. Also a
+    /// step of `cargo xtask ci`.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -127,5 +135,6 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Openapi => api_contract::write_openapi(),
         Command::ApiCheck => api_contract::run(),
         Command::Cluster(command) => cluster::run(&command),
+        Command::Fuzz(args) => fuzz::run(&args),
     }
 }

@@ -63,7 +63,7 @@ impl FromRequest for JsonBody {
     }
 }
 
-fn too_large(limit: usize) -> Problem {
+pub(crate) fn too_large(limit: usize) -> Problem {
     Problem::too_large(format!(
         "the request body exceeds the limit of {limit} bytes"
     ))
@@ -205,5 +205,5 @@ mod tests {
 }
 
 #[cfg(test)]
-#[path = "json_body_fuzz.rs"]
-mod fuzz;
+#[path = "json_body_properties.rs"]
+mod properties;

@@ -4,6 +4,9 @@
 mod auth;
 mod client_ip;
 mod dto;
+/// The `POST /orders` body path as one call, for the fuzzer and its corpus replay.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod json_body;
 mod lifecycle;
 mod observability;

@@ -3,7 +3,7 @@
 mod auth;
 mod customers;
 mod health;
-mod orders;
+pub(crate) mod orders;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;

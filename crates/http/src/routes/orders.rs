@@ -61,7 +61,7 @@ pub(crate) async fn submit(
     })
 }
 
-fn submit_problem(err: SubmitError) -> Problem {
+pub(crate) fn submit_problem(err: SubmitError) -> Problem {
     match err {
         SubmitError::EmptyBatch => Problem::bad_request(err.to_string()),
         SubmitError::TooManyOrders { .. } | SubmitError::TooManyItems { .. } => {
