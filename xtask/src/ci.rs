@@ -72,7 +72,12 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     crate::api_contract::run_steps(timer)?;
     // The scale-out rehearsal: its own MariaDB, Redis, three replicas and nginx (HTTPS), after
     // the stores above are gone; torn down whatever happens.
-    timer.run("cluster test", crate::cluster::test)
+    timer.run("cluster test", crate::cluster::test)?;
+    // A smoke test of the benchmark harness (release build, private stores, every scenario
+    // briefly); the figures to publish come from a full `cargo xtask bench`.
+    timer.run("bench --quick", || {
+        crate::bench::run(&crate::bench::BenchArgs { quick: true })
+    })
 }
 
 /// An error whose message was already printed, so that `main` only sets the exit code.
