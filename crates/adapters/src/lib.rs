@@ -1,6 +1,7 @@
 //! Implementations of the application's ports with real technology.
 
 pub mod argon2_hasher;
+pub mod cached_api_key_store;
 pub mod fallback_rate_limiter;
 pub mod jwt;
 pub mod memory_rate_limiter;

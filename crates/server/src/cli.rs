@@ -139,6 +139,17 @@ pub struct AuthArgs {
         global = true
     )]
     pub redis_timeout_ms: u64,
+
+    /// Seconds this process remembers a valid API key instead of reading it from the database
+    /// on every request (0: read every time). A key revoked elsewhere (`api-key revoke`,
+    /// another replica) keeps working here for at most this long.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_API_KEY_CACHE_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub api_key_cache_secs: u64,
 }
 
 /// Where the orders are kept.

@@ -9,7 +9,8 @@ async fn main() -> anyhow::Result<()> {
         None | Some(Command::Serve) => LogTarget::Stdout,
         Some(_) => LogTarget::Stderr,
     };
-    telemetry::init(cli.serve.log_format, target);
+    // Dropped when main returns, after the server stopped: the last log lines are flushed.
+    let _log_guard = telemetry::init(cli.serve.log_format, target);
     match cli.command {
         None | Some(Command::Serve) => server::startup::serve(cli.serve).await,
         Some(Command::Migrate) => server::database::migrate(&cli.serve.database).await,

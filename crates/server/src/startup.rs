@@ -45,7 +45,9 @@ impl Application {
         let metrics = crate::metrics::recorder()?;
         let db = database::open(&settings.database).await?;
         database::prepare_schema(&db, &settings.database.url, settings.migrate).await?;
-        let stores = Stores::new(&db, database::resilience(&settings.database));
+        let stores = Stores::new(&db, database::resilience(&settings.database)).with_api_key_cache(
+            std::time::Duration::from_secs(settings.auth.api_key_cache_secs),
+        );
         let wired = wire(&settings, &stores)?;
 
         let listener = TcpListener::bind(settings.bind)

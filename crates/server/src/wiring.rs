@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::argon2_hasher::Argon2PasswordHasher;
+use adapters::cached_api_key_store::CachedApiKeyStore;
 use adapters::fallback_rate_limiter::FallbackRateLimiter;
 use adapters::jwt::{JwtKey, JwtSettings, JwtTokenCodec};
 use adapters::memory_sessions::InMemorySessionStore;
@@ -30,6 +31,9 @@ use crate::cli::{AuthArgs, ServeArgs};
 use crate::database::is_sqlite;
 use crate::rate_limiting::rate_limiting;
 
+/// Keys remembered at most: far more than any shop has, small enough to never matter.
+const API_KEY_CACHE_CAPACITY: usize = 10_000;
+
 /// The ports backed by the database.
 pub struct Stores {
     pub orders: Arc<dyn OrderStore>,
@@ -52,6 +56,19 @@ impl Stores {
             api_keys: Arc::new(SqlApiKeyStore::with_resilience(db.clone(), resilience)),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// API keys remembered for `ttl` in this process (see [`CachedApiKeyStore`]); unchanged
+    /// when `ttl` is zero.
+    pub fn with_api_key_cache(mut self, ttl: Duration) -> Self {
+        if !ttl.is_zero() {
+            self.api_keys = Arc::new(CachedApiKeyStore::new(
+                self.api_keys,
+                ttl,
+                API_KEY_CACHE_CAPACITY,
+            ));
+        }
+        self
     }
 
     pub fn add_user(&self, hasher: Arc<dyn PasswordHasher>) -> AddUser {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     SAMPLE, TestApp, assert_problem, create_api_key, create_user, revoke_api_key, spawn_app,
+    spawn_app_with,
 };
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -215,8 +216,8 @@ async fn scopes_decide_what_a_key_may_do() {
 }
 
 #[tokio::test]
-async fn a_revoked_key_stops_working_at_once() {
-    let app = spawn_app().await;
+async fn a_revoked_key_stops_working_at_once_without_the_key_cache() {
+    let app = spawn_app_with(&["--api-key-cache-secs", "0"]).await;
     let key = create_api_key(&app.settings, &[Scope::CustomersRead]).await;
     assert_eq!(
         summaries(&app)
@@ -250,4 +251,27 @@ async fn an_api_key_has_no_session_to_log_out_and_probes_are_public() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_key_revoked_elsewhere_stops_working_when_its_cache_entry_expires() {
+    let app = spawn_app_with(&["--api-key-cache-secs", "1"]).await;
+    let key = create_api_key(&app.settings, &[Scope::CustomersRead]).await;
+    let status = |app: &TestApp| {
+        let request = summaries(app).header("x-api-key", &key);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status(&app).await, StatusCode::OK);
+    // Revoked by another process (the admin command): this one remembers the key for 1 s.
+    revoke_api_key(&app.settings, &key).await;
+    let revoked_at = std::time::Instant::now();
+    while status(&app).await == StatusCode::OK {
+        assert!(
+            revoked_at.elapsed() < std::time::Duration::from_secs(5),
+            "the revoked key still works after 5 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let problem = assert_unauthorized(summaries(&app).header("x-api-key", &key)).await;
+    assert!(problem["detail"].as_str().unwrap().contains("revoked"));
 }
