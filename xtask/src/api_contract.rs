@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 
-use crate::cargo::{cargo, display, run_inherited, workspace_root};
+use crate::cargo::{DebugServer, cargo, debug_server, display, run_inherited, workspace_root};
 use crate::deploy_check::python::Tools;
 use crate::signals;
 use crate::step_timer::StepTimer;
@@ -71,18 +71,18 @@ fn generate_openapi() -> Result<String> {
 /// `cargo xtask api-check`: schemathesis, then the docs page in a browser.
 pub fn run() -> Result<()> {
     let mut timer = StepTimer::default();
-    let result = run_steps(&mut timer);
+    let result = run_steps(&mut timer, DebugServer::Build);
     eprintln!("{}", timer.summary("xtask api-check"));
     result
 }
 
 /// The steps, timed one by one (also called by `cargo xtask ci`).
-pub fn run_steps(timer: &mut StepTimer) -> Result<()> {
+pub fn run_steps(timer: &mut StepTimer, server: DebugServer) -> Result<()> {
     let tools = timer.run("schemathesis install", || {
         Tools::ensure_venv(SCHEMATHESIS_REQUIREMENTS, SCHEMATHESIS_VENV)
     })?;
     let browser = timer.run("docs browser install", install_browser_test)?;
-    let server = timer.run("api server start", TestServer::start)?;
+    let server = timer.run("api server start", || TestServer::start(server))?;
     // The browser first: it expects its sample order to be new (201), and schemathesis stores
     // that sample too.
     let browsed = timer.run("docs browser", || browser_test(&browser, &server));
@@ -186,15 +186,8 @@ struct TestServer {
 }
 
 impl TestServer {
-    fn start() -> Result<Self> {
-        run_inherited(&mut cargo([
-            "build",
-            "--package",
-            "order-manager-server",
-            "--bin",
-            "order-manager",
-        ]))?;
-        let binary = workspace_root().join("target/debug/order-manager");
+    fn start(how: DebugServer) -> Result<Self> {
+        let binary = debug_server(how)?;
         let data = tempfile::tempdir().context("cannot create a temporary directory")?;
         let url = format!(
             "sqlite://{}?mode=rwc",

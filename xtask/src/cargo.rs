@@ -33,6 +33,34 @@ where
     command
 }
 
+/// How a step gets the debug build of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugServer {
+    /// `cargo build` it (a step run on its own).
+    Build,
+    /// Use the binary as it is: `cargo xtask ci`'s test step has just built it, with the test
+    /// build's features; a plain `cargo build` would compile it and its crates once more.
+    Reuse,
+}
+
+/// `target/debug/order-manager`, built first unless `how` says it is there already.
+pub fn debug_server(how: DebugServer) -> Result<PathBuf> {
+    if how == DebugServer::Build {
+        run_inherited(&mut cargo([
+            "build",
+            "--package",
+            "order-manager-server",
+            "--bin",
+            "order-manager",
+        ]))?;
+    }
+    let binary = workspace_root().join("target/debug/order-manager");
+    if !binary.is_file() {
+        bail!("{} is missing; build it first", binary.display());
+    }
+    Ok(binary)
+}
+
 /// Runs `command` with inherited stdio, so its output streams to the terminal, and fails
 /// unless it exits successfully.
 pub fn run_inherited(command: &mut Command) -> Result<()> {

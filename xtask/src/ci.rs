@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::cargo::{cargo, run_inherited};
+use crate::cargo::{DebugServer, cargo, run_inherited};
 use crate::mariadb::MariaDb;
 use crate::observability;
 use crate::redis::{Redis, TEST_REDIS_URL_VAR};
@@ -69,14 +69,18 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     })?;
     // The API against its OpenAPI document: schemathesis and the docs page in Chromium, on the
     // built binary with SQLite (xtask/src/api_contract.rs).
-    crate::api_contract::run_steps(timer)?;
+    crate::api_contract::run_steps(timer, DebugServer::Reuse)?;
     // The scale-out rehearsal: its own MariaDB, Redis, three replicas and nginx (HTTPS), after
     // the stores above are gone; torn down whatever happens.
-    timer.run("cluster test", crate::cluster::test)?;
-    // A smoke test of the benchmark harness (release build, private stores, every scenario
-    // briefly); the figures to publish come from a full `cargo xtask bench`.
+    timer.run("cluster test", || crate::cluster::test(DebugServer::Reuse))?;
+    // A smoke test of the benchmark harness (private stores, every scenario briefly) on the
+    // debug build the tests made: a release build would add five minutes to CI for figures
+    // nobody reads. The figures to publish come from a full `cargo xtask bench`.
     timer.run("bench --quick", || {
-        crate::bench::run(&crate::bench::BenchArgs { quick: true })
+        crate::bench::run(&crate::bench::BenchArgs {
+            quick: true,
+            dev_build: true,
+        })
     })
 }
 

@@ -14,7 +14,7 @@ use sqlx::mysql::MySqlPoolOptions;
 use crate::data::{ITEMS_PER_ORDER, OrderRows, customer_id, random_order};
 use crate::statements::{
     customer_items, insert_orders_and_items, is_lock_conflict, stored_fingerprints,
-    upsert_summaries_one_by_one,
+    upsert_summaries_at_once,
 };
 
 #[derive(Debug, clap::Args)]
@@ -112,7 +112,7 @@ async fn submit(pool: &MySqlPool, rows: &[OrderRows]) -> Result<u64> {
         let result = async {
             let mut txn = pool.begin().await?;
             insert_orders_and_items(&mut txn, rows, received_at).await?;
-            upsert_summaries_one_by_one(&mut txn, rows).await?;
+            upsert_summaries_at_once(&mut txn, rows).await?;
             txn.commit().await
         }
         .await;

@@ -1,7 +1,7 @@
 //! The statements the service's SQL order store sends for one batch
 //! (`crates/adapters/src/sql/order_store.rs`), written against the raw driver: the same tables,
-//! the same multi-row inserts, the same per-customer aggregate upserts in customer-id order, in
-//! one transaction. Keep the two in step, or the ceiling measures something else.
+//! the same multi-row inserts, the same multi-row upsert of the per-customer aggregates in
+//! customer-id order, in one transaction. Keep the two in step, or the ceiling measures something else.
 
 use std::collections::BTreeMap;
 
@@ -82,30 +82,8 @@ pub fn aggregate_deltas(orders: &[OrderRows]) -> BTreeMap<&str, (i64, i64)> {
     deltas
 }
 
-/// One upsert per customer, as the service's store sends them.
-pub async fn upsert_summaries_one_by_one(
-    conn: &mut MySqlConnection,
-    orders: &[OrderRows],
-) -> sqlx::Result<()> {
-    for (customer, (count, cents)) in aggregate_deltas(orders) {
-        sqlx::query(
-            "INSERT INTO customer_summaries (customer_id, item_count, total_cents) \
-             VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE \
-             item_count = item_count + ?, total_cents = total_cents + ?",
-        )
-        .bind(customer)
-        .bind(count)
-        .bind(cents)
-        .bind(count)
-        .bind(cents)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// All customers' deltas in one multi-row upsert (used by the seeder, where the round trips of
-/// one statement per customer would only slow the set-up).
+/// All customers' deltas in one multi-row upsert, in customer-id order, as the service's store
+/// sends them.
 pub async fn upsert_summaries_at_once(
     conn: &mut MySqlConnection,
     orders: &[OrderRows],

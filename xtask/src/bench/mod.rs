@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::cargo::{cargo, run_inherited, workspace_root};
+use crate::cargo::{DebugServer, cargo, debug_server, run_inherited, workspace_root};
 use crate::cluster::{DATABASE, Replica, admin, create_database, free_port, random_secret};
 use crate::mariadb::MariaDb;
 use crate::redis::Redis;
@@ -32,12 +32,18 @@ pub struct BenchArgs {
     /// shorter runs. Its figures are not the ones to publish.
     #[arg(long)]
     pub quick: bool,
+    /// Measure the debug build as it is (CI: its test step has just built it) instead of
+    /// building release. Only to exercise the harness: debug figures mean nothing.
+    #[arg(long)]
+    pub dev_build: bool,
 }
 
 /// Sizes and durations of one run.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub quick: bool,
+    /// The debug build was measured (`--dev-build`).
+    pub debug_build: bool,
     /// Customers `c0..`; a power of ten, so that `c[0-9]{width}` names exactly them.
     pub customers: u64,
     /// Orders (of three items) in the small and the large store.
@@ -59,6 +65,7 @@ impl Plan {
         if quick {
             Self {
                 quick,
+                debug_build: false,
                 customers: 10_000,
                 small_orders: 3_334,
                 large_orders: 33_334,
@@ -71,6 +78,7 @@ impl Plan {
         } else {
             Self {
                 quick,
+                debug_build: false,
                 customers: 100_000,
                 small_orders: 3_334,
                 large_orders: 333_334,
@@ -100,20 +108,34 @@ pub struct Bench {
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
-    let plan = Plan::new(args.quick);
+    let plan = Plan {
+        debug_build: args.dev_build,
+        ..Plan::new(args.quick)
+    };
     let tools = tools::ensure()?;
-    run_inherited(&mut cargo([
-        "build",
-        "--release",
-        "-p",
-        "order-manager-server",
-        "-p",
-        "order-manager-bench",
-    ]))?;
     let target = workspace_root().join("target");
+    let (server_binary, bench_tool) = if args.dev_build {
+        run_inherited(&mut cargo(["build", "-p", "order-manager-bench"]))?;
+        (
+            debug_server(DebugServer::Reuse)?,
+            target.join("debug").join("order-manager-bench"),
+        )
+    } else {
+        run_inherited(&mut cargo([
+            "build",
+            "--release",
+            "-p",
+            "order-manager-server",
+            "-p",
+            "order-manager-bench",
+        ]))?;
+        (
+            target.join("release").join("order-manager"),
+            target.join("release").join("order-manager-bench"),
+        )
+    };
     let out_dir = target.join("bench");
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let server_binary = target.join("release").join("order-manager");
 
     let mariadb = MariaDb::start_throwaway()?;
     let redis = Redis::start_throwaway()?;
@@ -169,7 +191,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         plan,
         api_key,
         database_url,
-        bench_tool: target.join("release").join("order-manager-bench"),
+        bench_tool,
         oha: tools.oha,
         lua_script: workspace_root()
             .join("xtask")
@@ -192,7 +214,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         &mariadb_version,
         started.elapsed().as_secs_f64(),
     );
-    report::write(&report, &out_dir, &bench.bench_tool, !bench.plan.quick)?;
+    report::write(&report, &out_dir, &bench.bench_tool, &bench.plan)?;
     eprintln!(
         "xtask: bench done in {:.0} s: {}",
         started.elapsed().as_secs_f64(),

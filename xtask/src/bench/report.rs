@@ -73,6 +73,7 @@ impl Report {
     pub fn finish(&mut self, plan: &Plan, mariadb_version: &str, secs: f64) {
         let plan_json = json!({
             "quick": plan.quick,
+            "debug_build": plan.debug_build,
             "customers": plan.customers,
             "small_store_items": plan.small_orders * 3,
             "large_store_items": plan.large_orders * 3,
@@ -98,15 +99,25 @@ impl Report {
     }
 }
 
-fn title(quick: bool) -> String {
-    format!(
-        "order-manager benchmark{}",
-        if quick { " (--quick smoke run)" } else { "" }
-    )
+fn title(plan: &Plan) -> String {
+    let mut notes = Vec::new();
+    if plan.quick {
+        notes.push("--quick smoke run");
+    }
+    if plan.debug_build {
+        notes.push("debug build");
+    }
+    if notes.is_empty() {
+        "order-manager benchmark".to_owned()
+    } else {
+        format!("order-manager benchmark ({})", notes.join(", "))
+    }
 }
 
-pub fn write(report: &Report, out_dir: &Path, tool: &Path, full: bool) -> Result<()> {
-    let title = title(!full);
+/// Writes the report files; the full run of the release build also rewrites the docs page.
+pub fn write(report: &Report, out_dir: &Path, tool: &Path, plan: &Plan) -> Result<()> {
+    let title = title(plan);
+    let full = !plan.quick && !plan.debug_build;
     let json_path = out_dir.join("report.json");
     fs::write(
         &json_path,

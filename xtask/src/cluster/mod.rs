@@ -29,7 +29,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use nix::sys::signal::Signal;
 
-use crate::cargo::{cargo, run_inherited, workspace_root};
+use crate::cargo::{DebugServer, debug_server, workspace_root};
 use crate::mariadb::MariaDb;
 use crate::redis::Redis;
 use crate::signals;
@@ -60,7 +60,7 @@ pub enum ClusterCommand {
 pub fn run(command: &ClusterCommand) -> Result<()> {
     match command {
         ClusterCommand::Up => up(),
-        ClusterCommand::Test => test(),
+        ClusterCommand::Test => test(DebugServer::Build),
         ClusterCommand::Down => down(),
     }
 }
@@ -72,9 +72,9 @@ fn cluster_dir() -> PathBuf {
 }
 
 /// `cargo xtask cluster test` (also a step of `cargo xtask ci`).
-pub fn test() -> Result<()> {
+pub fn test(server: DebugServer) -> Result<()> {
     let started = Instant::now();
-    let mut cluster = Cluster::start()?;
+    let mut cluster = Cluster::start(server)?;
     let result = scenarios::run_all(&mut cluster);
     // Stopped here rather than by Drop, to see errors; Drop covers every early return.
     let stopped = cluster.stop();
@@ -88,7 +88,7 @@ pub fn test() -> Result<()> {
 }
 
 fn up() -> Result<()> {
-    let cluster = Cluster::start()?;
+    let cluster = Cluster::start(DebugServer::Build)?;
     eprintln!(
         "xtask: cluster up: https://127.0.0.1:{} (CA certificate {}), replicas {}; user `{ADMIN_USER}`, \
          password `{ADMIN_PASSWORD}`. Ctrl-C stops everything.",
@@ -150,7 +150,7 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub fn start() -> Result<Self> {
+    pub fn start(server: DebugServer) -> Result<Self> {
         let dir = cluster_dir();
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
@@ -159,13 +159,8 @@ impl Cluster {
         let nginx_binary = nginx::locate_or_install()?;
         eprintln!("xtask: cluster: nginx at {}", nginx_binary.display());
 
-        // The debug binary: `cargo build` of the server alone reuses what CI's test build made.
-        run_inherited(&mut cargo(["build", "-p", "order-manager-server"]))?;
-        let binary = dir
-            .parent()
-            .unwrap_or(&dir)
-            .join("debug")
-            .join("order-manager");
+        // The debug binary: CI's test build has just made it.
+        let binary = debug_server(server)?;
 
         let mariadb = MariaDb::start_throwaway()?;
         let redis = Redis::start_throwaway()?;

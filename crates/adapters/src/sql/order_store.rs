@@ -5,10 +5,10 @@ use application::ports::{
 };
 use async_trait::async_trait;
 use domain::{CustomerId, Fingerprint, ItemId, Money, Order, OrderId, OrderTimestamp};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
 use super::entities::{customer_summaries, order_items, orders};
@@ -63,22 +63,29 @@ impl SqlOrderStore {
                 .await
                 .map_err(store_error)?;
         }
-        for (customer, (count, cents)) in aggregate_deltas(orders) {
-            let row = customer_summaries::ActiveModel {
-                customer_id: Set(customer.to_owned()),
-                item_count: Set(count),
-                total_cents: Set(cents),
-            };
-            customer_summaries::Entity::insert(row)
+        // Every customer's aggregate in one multi-row upsert per chunk (one round trip instead
+        // of one per customer), rows in customer-id order.
+        let deltas: Vec<_> = aggregate_deltas(orders).into_iter().collect();
+        let backend = self.db.get_database_backend();
+        for chunk in deltas.chunks(INSERT_CHUNK) {
+            let rows =
+                chunk.iter().map(
+                    |(customer, (count, cents))| customer_summaries::ActiveModel {
+                        customer_id: Set((*customer).to_owned()),
+                        item_count: Set(*count),
+                        total_cents: Set(*cents),
+                    },
+                );
+            customer_summaries::Entity::insert_many(rows)
                 .on_conflict(
                     OnConflict::column(customer_summaries::Column::CustomerId)
                         .value(
                             customer_summaries::Column::ItemCount,
-                            Expr::col(customer_summaries::Column::ItemCount).add(count),
+                            add_proposed(backend, "item_count"),
                         )
                         .value(
                             customer_summaries::Column::TotalCents,
-                            Expr::col(customer_summaries::Column::TotalCents).add(cents),
+                            add_proposed(backend, "total_cents"),
                         )
                         .to_owned(),
                 )
@@ -88,6 +95,17 @@ impl SqlOrderStore {
         }
         txn.commit().await.map_err(store_error)?;
         Ok(())
+    }
+}
+
+/// `column + <the value this row proposed>`: `VALUES(column)` on MySQL (still supported by
+/// MySQL 8 and MariaDB), `excluded.column` on SQLite.
+fn add_proposed(backend: DbBackend, column: &str) -> SimpleExpr {
+    match backend {
+        DbBackend::Sqlite | DbBackend::Postgres => {
+            Expr::cust(format!("{column} + excluded.{column}"))
+        }
+        _ => Expr::cust(format!("{column} + VALUES({column})")),
     }
 }
 
