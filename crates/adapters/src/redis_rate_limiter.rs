@@ -9,9 +9,8 @@
 //! inside Redis, so concurrent requests on any replicas never both take the last request of a
 //! budget, and the time is Redis's own, so replicas' clocks need not agree.
 //!
-//! Availability is as for the session store: lazy connections, every call bounded by
-//! [`RedisSettings::timeout`], broken connections dropped so that calls work again once Redis
-//! is back. Failures are not logged here (that would be once per request during an outage):
+//! Availability: one lazily opened, multiplexed connection that reconnects by itself, every
+//! call bounded by [`RedisSettings::timeout`], so calls work again once Redis is back. Failures are not logged here (that would be once per request during an outage):
 //! the caller, usually [`FallbackRateLimiter`](crate::fallback_rate_limiter::FallbackRateLimiter),
 //! decides.
 
@@ -20,12 +19,11 @@ use std::time::Duration;
 
 use application::ports::{LimiterUnavailable, RateDecision, RateLimiter, RatePolicy};
 use async_trait::async_trait;
-use deadpool_redis::redis::Script;
-use deadpool_redis::{Connection, Pool};
+use redis::Script;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::redis_sessions::{RedisSettings, build_pool, is_connection_broken, redact_url};
+use crate::redis_sessions::{RedisSettings, redact_url};
 
-/// The prefix of every rate limit key.
 pub const RATE_LIMIT_KEY_PREFIX: &str = "om:rl:";
 
 /// GCRA, as `governor` does it: a request is allowed when the TAT, advanced by one emission
@@ -53,9 +51,11 @@ return {1, backlog}
 
 /// Rate limits in Redis, through a deadpool connection pool.
 pub struct RedisRateLimiter {
-    pool: Pool,
+    /// One multiplexed connection shared by every request (pipelined under load), reconnected
+    /// by itself after a failure. Not a pool: a pooled connection is pinged each time it is
+    /// taken, which doubled the round trips of every rate-limited request.
+    connection: ConnectionManager,
     script: Script,
-    /// The URL without its password, for Debug.
     redacted_url: String,
     timeout: Duration,
 }
@@ -64,29 +64,37 @@ impl fmt::Debug for RedisRateLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisRateLimiter")
             .field("url", &self.redacted_url)
-            .field("pool_size", &self.pool.status().max_size)
             .field("timeout", &self.timeout)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl RedisRateLimiter {
-    /// Builds the pool without connecting: Redis may be down now and come up later.
-    ///
-    /// Fails only on settings that can never work; the message never includes the URL.
+    /// Connects lazily (the first check opens the connection); must run inside a Tokio runtime.
     pub fn connect(settings: &RedisSettings) -> Result<Self, LimiterUnavailable> {
-        if settings.pool_size == 0 {
-            return Err(LimiterUnavailable(
-                "the Redis pool size must be at least 1".to_owned(),
-            ));
-        }
         if settings.timeout.is_zero() {
             return Err(LimiterUnavailable(
                 "the Redis timeout must be more than zero".to_owned(),
             ));
         }
+        // The connection's driver task is spawned on the current runtime (a panic without one).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(LimiterUnavailable(
+                "the Redis rate limiter needs a Tokio runtime".to_owned(),
+            ));
+        }
+        let client = redis::Client::open(settings.url.as_str())
+            .map_err(|err| LimiterUnavailable(format!("invalid Redis URL: {err}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(settings.timeout))
+            .set_response_timeout(Some(settings.timeout))
+            // Reconnection is tried again by the next call; meanwhile the fallback decides.
+            .set_number_of_retries(1)
+            .set_max_delay(settings.timeout);
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|err| LimiterUnavailable(format!("cannot set up Redis: {err}")))?;
         Ok(Self {
-            pool: build_pool(settings).map_err(LimiterUnavailable)?,
+            connection,
             script: Script::new(GCRA_SCRIPT),
             redacted_url: redact_url(&settings.url),
             timeout: settings.timeout,
@@ -94,28 +102,22 @@ impl RedisRateLimiter {
     }
 
     async fn run(&self, key: &str, policy: &RatePolicy) -> Result<(i64, i64), String> {
-        let mut connection = self
-            .pool
-            .get()
-            .await
-            .map_err(|err| format!("no connection: {err}"))?;
+        let mut connection = self.connection.clone();
         let interval_micros = u64::try_from(policy.emission_interval().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
-        let result = self
-            .script
-            .key(format!("{RATE_LIMIT_KEY_PREFIX}{key}"))
-            .arg(interval_micros)
-            .arg(policy.burst())
-            .invoke_async::<(i64, i64)>(&mut connection)
-            .await;
-        result.map_err(|err| {
-            if is_connection_broken(&err) {
-                // Not back into the pool: the next call gets a fresh connection.
-                drop(Connection::take(connection));
-            }
-            err.to_string()
-        })
+        let mut invocation = self.script.key(format!("{RATE_LIMIT_KEY_PREFIX}{key}"));
+        invocation.arg(interval_micros).arg(policy.burst());
+        match invocation.invoke_async::<(i64, i64)>(&mut connection).await {
+            // A connection that died with an earlier Redis (restarted since) fails its first
+            // call; the manager has reconnected by the second. At worst the lost call had
+            // counted: one request too many is charged, never one too few.
+            Err(err) if err.is_unrecoverable_error() => invocation
+                .invoke_async::<(i64, i64)>(&mut connection)
+                .await
+                .map_err(|err| err.to_string()),
+            answer => answer.map_err(|err| err.to_string()),
+        }
     }
 }
 

@@ -4,9 +4,10 @@
 //! dependency that comes back is used again without a restart. Each test prints its counts
 //! (`cargo test faults -- --nocapture`).
 //!
-//! Redis going away is covered by `replicas.rs` (sessions: bearer tokens 503, API keys keep
-//! working, recovery without restart) and `rate_limit_e2e.rs` (the limiter falls back to a
-//! local one and returns to Redis).
+//! Redis stopped under load (`redis_down_under_load_...`): bearer-token requests 503, orders
+//! sent with an API key keep being accepted (the rate limiter decides locally), and sessions work
+//! again without a restart. `replicas.rs` and `rate_limit_e2e.rs` test the same outage from the
+//! sessions' and the limiter's side.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -523,4 +524,191 @@ fn zero_timeouts_and_attempts_are_refused_at_startup() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(flag), "{flag}: {stderr}");
     }
+}
+
+/// Redis stopped under load: requests that need a session (bearer tokens, login) answer 503
+/// with `Retry-After` quickly, orders sent with an API key keep being accepted (the rate limiter
+/// falls back to a local one), and once Redis is back, logins work again without a restart.
+/// Every acknowledged order is stored exactly once.
+#[tokio::test]
+async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
+    let name = fresh_database("om_redisdown").await;
+    let url = format!("{}/{name}", mysql_server());
+    let mut redis = crate::replicas::RedisProcess::start();
+    let redis_url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        &["--migrate"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("REDIS_URL", redis_url.as_str()),
+            ("ORDER_MANAGER_REDIS_TIMEOUT_MS", "300"),
+            ("ORDER_MANAGER_JWT_SECRET", TEST_SECRET),
+            ("ORDER_MANAGER_RATE_LIMIT_RPS", "100000"),
+            ("ORDER_MANAGER_RATE_LIMIT_BURST", "100000"),
+        ],
+    );
+    crate::replicas::user_add(dir.path(), &[("DATABASE_URL", url.as_str())]);
+    let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
+    let http = crate::helpers::client_builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap();
+    let token = crate::replicas::token(&http, &server).await;
+    // Far above the 300 ms Redis timeout: only proves that nothing hangs.
+    let bound = Duration::from_secs(3);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let next_batch = Arc::new(AtomicUsize::new(0));
+    let orders_out = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    let bearer_out = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    let mut workers = Vec::new();
+    for worker in 0..4 {
+        let (stop, next_batch, orders_out, bearer_out, key, token, base, http) = (
+            stop.clone(),
+            next_batch.clone(),
+            orders_out.clone(),
+            bearer_out.clone(),
+            key.clone(),
+            token.clone(),
+            server.base.clone(),
+            http.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                // Three writers with the API key, one reader with the bearer token.
+                let (response, out) = if worker == 0 {
+                    let response = http
+                        .get(format!("{base}/customers/summaries"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await;
+                    (response, &bearer_out)
+                } else {
+                    let k = next_batch.fetch_add(1, Ordering::SeqCst);
+                    let (_, body) = batch("r", k);
+                    let response = http
+                        .post(format!("{base}/orders"))
+                        .header("x-api-key", &key)
+                        .json(&body)
+                        .send()
+                        .await;
+                    (response, &orders_out)
+                };
+                let (status, retry_after) = match &response {
+                    Ok(r) => (Some(r.status()), r.headers().contains_key("retry-after")),
+                    Err(_) => (None, false),
+                };
+                out.lock().unwrap().push(Outcome {
+                    started,
+                    took: started.elapsed(),
+                    status,
+                    retry_after,
+                });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.kill();
+    let killed_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    redis.restart();
+    let restarted_at = Instant::now();
+    // Recovery: the first login that works after Redis is back (it needs a session write).
+    let recovered_at = loop {
+        let response = crate::replicas::login(&http, &server).await;
+        if response.status() == StatusCode::OK {
+            break Instant::now();
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            restarted_at.elapsed() < Duration::from_secs(10),
+            "logins still fail 10 s after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let orders_out = std::mem::take(&mut *orders_out.lock().unwrap());
+    let bearer_out = std::mem::take(&mut *bearer_out.lock().unwrap());
+    for o in &orders_out {
+        assert_eq!(
+            o.status,
+            Some(StatusCode::CREATED),
+            "an order batch with an API key was not accepted while Redis was down: {o:?}"
+        );
+    }
+    let mut bearer_503 = 0;
+    for o in &bearer_out {
+        let status = o.status.unwrap_or_else(|| panic!("no answer: {o:?}"));
+        assert!(o.took < bound, "a bearer request hung for {:?}", o.took);
+        // The token's session died with Redis (it keeps nothing): after the restart a 401.
+        assert!(
+            [
+                StatusCode::OK,
+                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::UNAUTHORIZED
+            ]
+            .contains(&status),
+            "unexpected answer {status} ({o:?})"
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(o.retry_after, "503 without Retry-After");
+            bearer_503 += 1;
+        }
+        if o.started > killed_at + Duration::from_millis(100) && o.started + o.took < restarted_at {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{o:?}");
+        }
+    }
+    assert!(bearer_503 > 0, "no bearer request ran while Redis was down");
+    let during_outage = orders_out
+        .iter()
+        .filter(|o| o.started > killed_at && o.started + o.took < restarted_at)
+        .count();
+    assert!(during_outage > 0, "no order batch ran while Redis was down");
+
+    let db = Database::connect(&url).await.unwrap();
+    let stored = stored_orders(&db).await;
+    let total = next_batch.load(Ordering::SeqCst);
+    let mut lost = 0;
+    for k in 0..total {
+        for (id, expected) in expected_orders("r", k) {
+            match stored.get(&id) {
+                Some(found) => assert_eq!(*found, expected, "order {id}"),
+                None => lost += 1,
+            }
+        }
+    }
+    assert_eq!(lost, 0);
+    assert_eq!(
+        stored.len(),
+        total * ORDERS_PER_BATCH,
+        "duplicated or stray orders"
+    );
+    assert_summaries_match_items(&db).await;
+    let sent = orders_out.len() + bearer_out.len();
+    let failed = bearer_out
+        .iter()
+        .filter(|o| o.status != Some(StatusCode::OK))
+        .count();
+    eprintln!(
+        "fault redis-down: requests sent {sent}, acknowledged {}, failed {failed} (bearer: \
+         {bearer_503} x 503 with Retry-After, the rest 401 once the empty Redis forgot the \
+         session); order batches with an API key {} sent, {} accepted ({during_outage} while \
+         Redis was down); orders lost {lost}, duplicated 0; recovery {:?} after Redis came \
+         back (down for {:?})",
+        sent - failed,
+        orders_out.len(),
+        orders_out.len(),
+        recovered_at - restarted_at,
+        restarted_at - killed_at,
+    );
 }

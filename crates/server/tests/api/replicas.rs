@@ -32,7 +32,7 @@ fn client() -> reqwest::Client {
 }
 
 /// `order-manager user add`, the password on standard input as a script would pipe it.
-fn user_add(dir: &Path, env: &[(&str, &str)]) {
+pub(crate) fn user_add(dir: &Path, env: &[(&str, &str)]) {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
@@ -57,7 +57,7 @@ fn user_add(dir: &Path, env: &[(&str, &str)]) {
     );
 }
 
-async fn login(client: &reqwest::Client, server: &Running) -> Response {
+pub(crate) async fn login(client: &reqwest::Client, server: &Running) -> Response {
     client
         .post(format!("{}/auth/login", server.base))
         .json(&json!({"username": USERNAME, "password": PASSWORD}))
@@ -67,7 +67,7 @@ async fn login(client: &reqwest::Client, server: &Running) -> Response {
 }
 
 /// Logs in and returns the bearer token.
-async fn token(client: &reqwest::Client, server: &Running) -> String {
+pub(crate) async fn token(client: &reqwest::Client, server: &Running) -> String {
     let response = login(client, server).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
