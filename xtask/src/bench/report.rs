@@ -284,7 +284,19 @@ fn markdown(report: &Report, title: &str, chart: &str) -> String {
 
     md += "\n## Run\n\n";
     let _ = writeln!(md, "- plan: `{}`", s["plan"]);
-    let _ = writeln!(md, "- machine: `{}`", s["machine"]);
+    let m = &s["machine"];
+    let _ = writeln!(
+        md,
+        "- machine: {} ({} CPUs), {} GiB of memory, Linux {}, {}, MariaDB {}, wrk {}; the load \
+         generators, the server, MariaDB and Redis all share these CPUs",
+        m["cpu"].as_str().unwrap_or("?"),
+        m["cpus"],
+        m["memory_gib"],
+        m["kernel"].as_str().unwrap_or("?"),
+        m["rustc"].as_str().unwrap_or("?"),
+        m["mariadb"].as_str().unwrap_or("?"),
+        m["wrk"].as_str().unwrap_or("?"),
+    );
     let _ = writeln!(md, "- seeding: `{}`", s["seed"]);
     let _ = writeln!(md, "- whole run: {} s", s["duration_secs"]);
     md
