@@ -7,7 +7,7 @@
 //! (`order-manager-bench seed`), then the scenarios of issue #9 (see `scenarios.rs`). All traffic
 //! stays on 127.0.0.1; every run is bounded in time, and one with a failed request fails the
 //! bench. Output: `target/bench/report.{json,md}` and `chart.svg`; a full run also rewrites
-//! `docs/benchmarks.md` and `docs/benchmarks.svg`.
+//! `docs/benchmarks.md`, `docs/benchmarks.json` and `docs/benchmarks.svg`.
 
 mod load;
 mod report;

@@ -150,6 +150,7 @@ pub fn write(report: &Report, out_dir: &Path, tool: &Path, plan: &Plan) -> Resul
     if full {
         let docs = workspace_root().join("docs");
         fs::copy(&chart, docs.join("benchmarks.svg"))?;
+        fs::copy(&json_path, docs.join("benchmarks.json"))?;
         let page = format!(
             "{}\n{}",
             include_str!("benchmarks_intro.md"),
