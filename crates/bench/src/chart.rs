@@ -64,7 +64,7 @@ fn draw(report: &Report, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let (left, right) = root.split_horizontally(900);
     panel(
         &left,
-        "throughput (requests/s; ceilings: transactions or queries/s)",
+        "throughput per second (the unit is in each label)",
         &report
             .chart
             .iter()
@@ -118,6 +118,7 @@ fn panel(
                 .unwrap_or_default(),
             _ => String::new(),
         })
+        .x_label_formatter(&|value| format_value(*value))
         .label_style(("sans-serif", 12))
         .draw()?;
     chart.draw_series(values.iter().enumerate().filter_map(|(index, value)| {

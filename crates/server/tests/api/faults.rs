@@ -141,6 +141,31 @@ fn expected_orders(prefix: &str, k: usize) -> Vec<(String, (i64, i64))> {
         .collect()
 }
 
+/// Batches `0..batches` of `prefix` are each stored exactly once with their exact items, nothing
+/// else is, and the summaries equal the items. Returns the orders lost (asserted to be 0).
+async fn assert_batches_stored_once(url: &str, prefix: &str, batches: usize) -> usize {
+    let db = Database::connect(url).await.unwrap();
+    let stored = stored_orders(&db).await;
+    let mut lost = 0;
+    for k in 0..batches {
+        for (id, expected) in expected_orders(prefix, k) {
+            match stored.get(&id) {
+                Some(found) => assert_eq!(*found, expected, "order {id}"),
+                None => lost += 1,
+            }
+        }
+    }
+    assert_eq!(lost, 0, "acknowledged orders lost");
+    assert_eq!(
+        stored.len(),
+        batches * ORDERS_PER_BATCH,
+        "duplicated or stray orders"
+    );
+    assert_summaries_match_items(&db).await;
+    db.close().await.ok();
+    lost
+}
+
 fn serve(dir: &std::path::Path, url: &str, args: &[&str]) -> Running {
     start(
         dir,
@@ -467,25 +492,8 @@ async fn database_down_under_load_fails_fast_and_recovers() {
             .unwrap();
         assert!(response.status().is_success(), "{}", response.status());
     }
-    let db = Database::connect(&direct_url).await.unwrap();
-    let stored = stored_orders(&db).await;
-    let total = next_batch.load(Ordering::SeqCst);
-    let mut lost = 0;
-    for k in 0..total {
-        for (id, expected) in expected_orders("d", k) {
-            match stored.get(&id) {
-                Some(found) => assert_eq!(*found, expected, "order {id}"),
-                None => lost += 1,
-            }
-        }
-    }
-    assert_eq!(lost, 0);
-    assert_eq!(
-        stored.len(),
-        total * ORDERS_PER_BATCH,
-        "duplicated or stray orders"
-    );
-    assert_summaries_match_items(&db).await;
+    let lost =
+        assert_batches_stored_once(&direct_url, "d", next_batch.load(Ordering::SeqCst)).await;
     let failed = outcomes
         .iter()
         .filter(|o| o.status != Some(StatusCode::OK) && o.status != Some(StatusCode::CREATED))
@@ -504,7 +512,6 @@ async fn database_down_under_load_fails_fast_and_recovers() {
     );
     let _ = acked;
     drop(server);
-    db.close().await.ok();
 }
 
 /// Timeouts of zero would turn every call into an instant failure: refused when parsing.
@@ -675,25 +682,7 @@ async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
         .count();
     assert!(during_outage > 0, "no order batch ran while Redis was down");
 
-    let db = Database::connect(&url).await.unwrap();
-    let stored = stored_orders(&db).await;
-    let total = next_batch.load(Ordering::SeqCst);
-    let mut lost = 0;
-    for k in 0..total {
-        for (id, expected) in expected_orders("r", k) {
-            match stored.get(&id) {
-                Some(found) => assert_eq!(*found, expected, "order {id}"),
-                None => lost += 1,
-            }
-        }
-    }
-    assert_eq!(lost, 0);
-    assert_eq!(
-        stored.len(),
-        total * ORDERS_PER_BATCH,
-        "duplicated or stray orders"
-    );
-    assert_summaries_match_items(&db).await;
+    let lost = assert_batches_stored_once(&url, "r", next_batch.load(Ordering::SeqCst)).await;
     let sent = orders_out.len() + bearer_out.len();
     let failed = bearer_out
         .iter()
