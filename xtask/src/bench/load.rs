@@ -198,7 +198,7 @@ pub fn bench_tool(binary: &PathBuf, args: &[String]) -> Result<Value> {
 }
 
 /// Runs to completion and returns stdout; stderr is passed through.
-fn capture(command: &mut Command, name: &str) -> Result<String> {
+pub fn capture(command: &mut Command, name: &str) -> Result<String> {
     let output = command
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())

@@ -203,10 +203,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     let measured = scenarios::run_all(&mut bench);
     let stopped = bench.server.terminate();
-    let (redis_stopped, mariadb_version, mariadb_stopped) = {
-        let version = mariadb.server_version().to_owned();
-        (redis.stop(), version, mariadb.stop())
-    };
+    let mariadb_version = mariadb.server_version().to_owned();
+    let redis_stopped = redis.stop();
+    let mariadb_stopped = mariadb.stop();
     let mut report = measured?;
     stopped.and(redis_stopped).and(mariadb_stopped)?;
     report.finish(

@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 
-use super::load::{HttpRun, bench_tool, round};
+use super::load::{HttpRun, capture, round};
 use super::{Bench, Plan};
 use crate::cargo::workspace_root;
 
@@ -125,24 +125,15 @@ pub fn write(report: &Report, out_dir: &Path, tool: &Path, plan: &Plan) -> Resul
     )
     .with_context(|| format!("cannot write {}", json_path.display()))?;
     let chart = out_dir.join("chart.svg");
-    bench_tool(
-        &tool.to_path_buf(),
-        &[
-            "chart".into(),
-            "--report".into(),
-            json_path.display().to_string(),
-            "--out".into(),
-            chart.display().to_string(),
-        ],
-    )
-    .or_else(|err| {
-        // `chart` prints nothing on success, so "no JSON" is the expected outcome.
-        if chart.is_file() {
-            Ok(Value::Null)
-        } else {
-            Err(err)
-        }
-    })?;
+    capture(
+        Command::new(tool)
+            .arg("chart")
+            .arg("--report")
+            .arg(&json_path)
+            .arg("--out")
+            .arg(&chart),
+        "order-manager-bench chart",
+    )?;
     fs::write(
         out_dir.join("report.md"),
         markdown(report, &title, "chart.svg"),

@@ -167,7 +167,7 @@ impl Cluster {
         create_database(&mariadb.url())?;
         let database_url = format!("{}/{DATABASE}", mariadb.url());
         admin(&binary, &database_url, &["migrate"], None)?;
-        let _ = admin(
+        admin(
             &binary,
             &database_url,
             &["user", "add", "--username", ADMIN_USER, "--scope", "admin"],
