@@ -46,10 +46,23 @@ pub struct IngestCeilingArgs {
     run: String,
 }
 
+/// The service's pool policy (`adapters::sql::PING_IF_IDLE_FOR`): a connection is pinged
+/// before use only after it sat idle this long, never while in steady use.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 async fn pool(args: &CeilingArgs) -> Result<MySqlPool> {
     MySqlPoolOptions::new()
         .max_connections(args.connections)
         .min_connections(args.connections)
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
         .acquire_timeout(Duration::from_secs(30))
         .connect(&args.database_url)
         .await

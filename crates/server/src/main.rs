@@ -2,6 +2,10 @@ use clap::Parser;
 use server::cli::{Cli, Command};
 use server::telemetry::{self, LogTarget};
 
+/// mimalloc instead of glibc's malloc: see the workspace's dependency table.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -1,7 +1,8 @@
-//! The load generators: oha for GETs (random customer URLs, fixed-rate runs with
-//! coordinated-omission correction), wrk with a Lua script for POST /orders (every request a
-//! new batch), and the raw ceilings of `order-manager-bench`. Each run returns its figures; a
-//! run with any failed request is an error, since it would measure something else.
+//! The load generators: wrk with a Lua script for the closed-loop runs (POST /orders with every
+//! request a new batch, GETs of random customers), oha for the fixed-rate run with
+//! coordinated-omission correction and the one-client summaries page, and the raw ceilings of
+//! `order-manager-bench`. Each run returns its figures; a run with any failed request is an
+//! error, since it would measure something else.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -122,20 +123,32 @@ fn parse_oha(report: &Value) -> Result<HttpRun> {
     })
 }
 
-/// One wrk run of `POST /orders`, every request a new batch (`ingest.lua`).
+/// What a wrk run sends (`wrk.lua`).
 #[derive(Debug, Clone)]
-pub struct WrkIngest<'a> {
+pub enum WrkLoad {
+    /// `POST /orders`, every request a new batch of this many orders; `run` keeps the order
+    /// ids of different runs apart.
+    Ingest { batch: usize, run: String },
+    /// `GET /customers/{id}/items` for a random stored customer.
+    Items,
+    /// `GET` of one path.
+    Get(String),
+}
+
+/// One closed-loop wrk run: wrk costs about half the CPU per request that oha does, and the
+/// server shares the machine's cores with its load generator.
+#[derive(Debug, Clone)]
+pub struct Wrk<'a> {
     pub script: &'a Path,
     pub base: String,
     pub api_key: &'a str,
-    pub batch: usize,
+    pub load: WrkLoad,
     pub customers: u64,
     pub connections: usize,
     pub secs: f64,
-    pub run: String,
 }
 
-impl WrkIngest<'_> {
+impl Wrk<'_> {
     pub fn run(&self) -> Result<HttpRun> {
         let threads = self.connections.clamp(1, 2);
         let width = self.customers.saturating_sub(1).max(1).to_string().len();
@@ -149,12 +162,18 @@ impl WrkIngest<'_> {
             .arg(format!("{}s", self.secs.ceil() as u64))
             .args(["--timeout", "30s", "-s"])
             .arg(self.script)
-            .arg(format!("{}/orders", self.base))
-            .env("BENCH_BATCH", self.batch.to_string())
+            .arg(&self.base)
             .env("BENCH_CUSTOMERS", self.customers.to_string())
             .env("BENCH_WIDTH", width.to_string())
-            .env("BENCH_RUN", &self.run)
             .env("BENCH_API_KEY", self.api_key);
+        match &self.load {
+            WrkLoad::Ingest { batch, run } => command
+                .env("BENCH_MODE", "ingest")
+                .env("BENCH_BATCH", batch.to_string())
+                .env("BENCH_RUN", run),
+            WrkLoad::Items => command.env("BENCH_MODE", "items"),
+            WrkLoad::Get(path) => command.env("BENCH_MODE", "get").env("BENCH_PATH", path),
+        };
         let output = capture(&mut command, "wrk")?;
         let line = output
             .lines()
@@ -163,7 +182,7 @@ impl WrkIngest<'_> {
         let report: Value = serde_json::from_str(line)?;
         let field = |name: &str| report[name].as_u64().unwrap_or(u64::MAX);
         let failed = [
-            "not_created",
+            "unexpected_status",
             "connect_errors",
             "read_errors",
             "write_errors",
@@ -174,7 +193,7 @@ impl WrkIngest<'_> {
         .filter(|(_, count)| *count > 0)
         .collect::<Vec<_>>();
         if !failed.is_empty() {
-            bail!("ingest run {} had failures: {failed:?}", self.run);
+            bail!("wrk run {:?} had failures: {failed:?}", self.load);
         }
         let secs = field("duration_us") as f64 / 1e6;
         let requests = field("requests");

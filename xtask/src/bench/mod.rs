@@ -197,7 +197,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .join("xtask")
             .join("src")
             .join("bench")
-            .join("ingest.lua"),
+            .join("wrk.lua"),
         server,
         rss: rss::RssSampler::start(pid),
     };

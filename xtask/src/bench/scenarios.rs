@@ -5,7 +5,7 @@
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::load::{HttpRun, Oha, WrkIngest, bench_tool, round};
+use super::load::{HttpRun, Oha, Wrk, WrkLoad, bench_tool, round};
 use super::report::Report;
 use super::{Bench, Plan};
 
@@ -71,6 +71,18 @@ fn random_customer_items(plan: &Plan) -> String {
     format!("/customers/c[0-9]{{{width}}}/items")
 }
 
+fn wrk(bench: &Bench, load: WrkLoad, connections: usize) -> Wrk<'_> {
+    Wrk {
+        script: &bench.lua_script,
+        base: bench.base.clone(),
+        api_key: &bench.api_key,
+        load,
+        customers: bench.plan.customers,
+        connections,
+        secs: bench.plan.secs,
+    }
+}
+
 /// One page of 1000 summaries, one client, at a small and a large store: the page must cost
 /// the same whatever the size of the store.
 fn summaries(bench: &mut Bench, report: &mut Report) -> Result<()> {
@@ -115,11 +127,16 @@ fn summaries(bench: &mut Bench, report: &mut Report) -> Result<()> {
 /// against an authenticated, rate-limited route that reads one summary row.
 fn framework(bench: &mut Bench, report: &mut Report) -> Result<()> {
     phase("framework ceiling: /healthz");
-    let mut health = oha(bench, "/healthz", FRAMEWORK_CONNECTIONS);
-    health.api_key = None;
-    let health = health.run()?;
+    // The API key header is sent, and ignored: /healthz reads no credentials.
+    let health = wrk(
+        bench,
+        WrkLoad::Get("/healthz".into()),
+        FRAMEWORK_CONNECTIONS,
+    )
+    .run()?;
     phase("framework: authenticated, rate-limited GET /customers/summaries?limit=1");
-    let authed = oha(bench, "/customers/summaries?limit=1", FRAMEWORK_CONNECTIONS).run()?;
+    let summary_row = WrkLoad::Get("/customers/summaries?limit=1".into());
+    let authed = wrk(bench, summary_row, FRAMEWORK_CONNECTIONS).run()?;
     report.set("framework", "healthz", health.to_json());
     report.set("framework", "authenticated_rate_limited", authed.to_json());
     report.ratio(
@@ -141,9 +158,7 @@ fn reads(bench: &mut Bench, report: &mut Report) -> Result<f64> {
     let mut runs = Vec::new();
     for &clients in &plan.read_concurrency {
         phase(&format!("reads: service, {clients} clients"));
-        let mut load = oha(bench, &random_customer_items(&plan), clients);
-        load.random_url = true;
-        let service = load.run()?;
+        let service = wrk(bench, WrkLoad::Items, clients).run()?;
         phase(&format!("reads: raw SELECT ceiling, {clients} clients"));
         let ceiling = bench_tool(
             &bench.bench_tool,
@@ -226,9 +241,7 @@ fn many_connections(bench: &mut Bench, report: &mut Report) -> Result<()> {
     ));
     // Whatever the earlier phases peaked at is not this phase's figure.
     bench.rss.take_peak_mib();
-    let mut load = oha(bench, &random_customer_items(&bench.plan), MANY_CONNECTIONS);
-    load.random_url = true;
-    let run = load.run()?;
+    let run = wrk(bench, WrkLoad::Items, MANY_CONNECTIONS).run()?;
     let peak = bench.rss.take_peak_mib();
     report.set(
         "memory",
@@ -258,17 +271,11 @@ fn ingest(bench: &mut Bench, report: &mut Report) -> Result<()> {
             phase(&format!(
                 "ingest: service, batches of {batch}, {clients} clients"
             ));
-            let service = WrkIngest {
-                script: &bench.lua_script,
-                base: bench.base.clone(),
-                api_key: &bench.api_key,
+            let load = WrkLoad::Ingest {
                 batch,
-                customers: plan.customers,
-                connections: clients,
-                secs: plan.secs,
                 run: format!("w{run_id}"),
-            }
-            .run()?;
+            };
+            let service = wrk(bench, load, clients).run()?;
             phase(&format!(
                 "ingest: raw ceiling, batches of {batch}, {clients} clients"
             ));

@@ -4,6 +4,11 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
 };
 
+/// A pooled connection idle at least this long is pinged before use: such a one may have been
+/// dropped by the server, a proxy or a failover. One in steady use is not: pinging on every
+/// checkout (sqlx's default) doubled the round trips of a read.
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// How to reach the database and how many connections to keep.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -22,6 +27,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         .min_connections(if is_sqlite { 1 } else { 0 })
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite {

@@ -10,7 +10,7 @@ mod resilience;
 mod user_store;
 
 pub use api_key_store::SqlApiKeyStore;
-pub use connect::{DatabaseSettings, connect, pool_usage};
+pub use connect::{DatabaseSettings, PING_IF_IDLE_FOR, connect, pool_usage};
 pub use errors::store_error;
 pub use order_store::SqlOrderStore;
 pub use resilience::{Retryable, SqlResilience};
