@@ -47,6 +47,8 @@ pub fn init(format: LogFormat, target: LogTarget) -> Option<WorkerGuard> {
                 builder
                     .json()
                     .flatten_event(true)
+                    // `span` carries the request id; the list of every span repeats it.
+                    .with_span_list(false)
                     .with_writer(writer)
                     .try_init()
             } else {
@@ -59,6 +61,8 @@ pub fn init(format: LogFormat, target: LogTarget) -> Option<WorkerGuard> {
                 builder
                     .json()
                     .flatten_event(true)
+                    // `span` carries the request id; the list of every span repeats it.
+                    .with_span_list(false)
                     .with_writer(std::io::stderr)
                     .try_init()
             } else {
