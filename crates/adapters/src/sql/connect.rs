@@ -6,7 +6,7 @@ use sea_orm::{
 
 /// A pooled connection idle at least this long is pinged before use: such a one may have been
 /// dropped by the server, a proxy or a failover. One in steady use is not: pinging on every
-/// checkout (sqlx's default) doubled the round trips of a read.
+/// checkout (sqlx's default) added a round trip to every statement.
 pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// How to reach the database and how many connections to keep.
