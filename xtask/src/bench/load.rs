@@ -45,7 +45,7 @@ pub fn round(value: f64) -> f64 {
 pub struct Oha<'a> {
     pub binary: &'a Path,
     pub url: String,
-    pub api_key: Option<&'a str>,
+    pub api_key: &'a str,
     pub connections: usize,
     pub secs: f64,
     /// `customerId` drawn at random: the URL is a regex (`--rand-regex-url`).
@@ -64,9 +64,9 @@ impl Oha<'_> {
             .arg(format!("{}ms", (self.secs * 1000.0) as u64))
             // Waiting for in-flight requests at the deadline, so none is counted as an error.
             .arg("-w");
-        if let Some(key) = self.api_key {
-            command.arg("-H").arg(format!("X-API-Key: {key}"));
-        }
+        command
+            .arg("-H")
+            .arg(format!("X-API-Key: {}", self.api_key));
         if self.random_url {
             command.arg("--rand-regex-url");
         }

@@ -57,7 +57,7 @@ fn oha<'a>(bench: &'a Bench, path: &str, connections: usize) -> Oha<'a> {
     Oha {
         binary: &bench.oha,
         url: format!("{}{path}", bench.base),
-        api_key: Some(&bench.api_key),
+        api_key: &bench.api_key,
         connections,
         secs: bench.plan.secs,
         random_url: false,
