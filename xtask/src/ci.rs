@@ -73,6 +73,8 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     // The scale-out rehearsal: its own MariaDB, Redis, three replicas and nginx (HTTPS), after
     // the stores above are gone; torn down whatever happens.
     timer.run("cluster test", || crate::cluster::test(DebugServer::Reuse))?;
+    // wrk, the font and oha's first build (about four minutes in a fresh clone).
+    timer.run("bench tools", crate::bench::ensure_tools)?;
     // A smoke test of the benchmark harness (private stores, every scenario briefly) on the
     // debug build the tests made: a release build would add five minutes to CI for figures
     // nobody reads. The figures to publish come from a full `cargo xtask bench`.

@@ -106,6 +106,12 @@ pub struct Bench {
     pub rss: rss::RssSampler,
 }
 
+/// Installs wrk and the chart's font and builds oha when missing; CI runs it as a step of its own
+/// so that the time of the smoke run is the harness's, not oha's first build.
+pub fn ensure_tools() -> Result<()> {
+    tools::ensure().map(drop)
+}
+
 pub fn run(args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
     let plan = Plan {
