@@ -25,6 +25,7 @@ contract!(
     item_pages_resume_after_the_cursor_key,
     summary_pages_resume_after_the_cursor_customer,
     large_batches_are_stored_whole,
+    concurrent_first_pages_are_each_customers_own,
 );
 
 fn order(order_id: &str, customer: &str, ts: u64, items: &[(&str, &str)]) -> Order {
@@ -259,5 +260,72 @@ mod cases {
                 .len(),
             3000
         );
+    }
+
+    /// Many reads at once (on MySQL they are answered together, several per statement): each
+    /// gets exactly its own customer's first page, at its own limit, in purchase order.
+    pub async fn concurrent_first_pages_are_each_customers_own(store: SqlOrderStore) {
+        // Customers differing only in case, orders sharing a timestamp, ids out of order.
+        let customers = ["a", "A", "b", "c-1", "c-10", "d"];
+        let mut orders = Vec::new();
+        for (n, id) in customers.iter().enumerate() {
+            for k in 0..=n as u64 {
+                let items = [("i", "1.25"), ("j", "0"), ("k", "3")];
+                let order_id = format!("{id}-{}", 9 - k);
+                orders.push(order(
+                    &order_id,
+                    id,
+                    T0 + k / 2,
+                    &items[..1 + (k as usize % 3)],
+                ));
+            }
+        }
+        store.insert_new(&orders, 1).await.unwrap();
+        let expected = |id: &str, limit: usize| {
+            let mut items: Vec<(u64, String, u32, String)> = orders
+                .iter()
+                .filter(|o| o.customer_id().as_str() == id)
+                .flat_map(|o| {
+                    o.items().iter().enumerate().map(|(position, item)| {
+                        (
+                            o.timestamp().millis(),
+                            o.order_id().as_str().to_owned(),
+                            position as u32,
+                            item.item_id().as_str().to_owned(),
+                        )
+                    })
+                })
+                .collect();
+            items.sort();
+            items.truncate(limit);
+            items
+        };
+        let asked: Vec<(&str, usize)> = (0..96)
+            .map(|n| {
+                let id = ["a", "A", "b", "c-1", "c-10", "d", "unknown"][n % 7];
+                (id, [1, 2, 100][n % 3])
+            })
+            .collect();
+        let reads = asked.iter().map(|&(id, limit)| {
+            let store = store.clone();
+            async move { store.customer_items(&customer(id), None, limit).await }
+        });
+        let answers = futures_util::future::join_all(reads).await;
+        for (&(id, limit), answer) in asked.iter().zip(answers) {
+            let got: Vec<(u64, String, u32, String)> = answer
+                .unwrap()
+                .into_iter()
+                .inspect(|item| assert_eq!(item.customer_id.as_str(), id))
+                .map(|item| {
+                    (
+                        item.key.timestamp.millis(),
+                        item.key.order_id.as_str().to_owned(),
+                        item.key.position,
+                        item.item_id.as_str().to_owned(),
+                    )
+                })
+                .collect();
+            assert_eq!(got, expected(id, limit), "customer {id}, limit {limit}");
+        }
     }
 }

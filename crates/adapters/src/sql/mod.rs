@@ -5,6 +5,7 @@ mod api_key_store;
 mod connect;
 mod entities;
 mod errors;
+mod first_page_reads;
 mod order_store;
 mod resilience;
 mod user_store;

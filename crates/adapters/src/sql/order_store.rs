@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::entities::{customer_summaries, order_items, orders};
 use super::errors::{corrupt, store_error};
+use super::first_page_reads::FirstPageReads;
 use super::resilience::SqlResilience;
 
 /// Rows per multi-row INSERT: far below the bind-parameter limits of SQLite (32766) and MySQL
@@ -25,6 +26,9 @@ const INSERT_CHUNK: usize = 1000;
 pub struct SqlOrderStore {
     db: DatabaseConnection,
     resilience: SqlResilience,
+    /// On MySQL: concurrent first-page reads answered by one statement (none on SQLite, which
+    /// has no round trip to save).
+    first_pages: Option<FirstPageReads>,
 }
 
 impl SqlOrderStore {
@@ -33,8 +37,25 @@ impl SqlOrderStore {
     }
 
     /// With explicit deadlines and retries of lock conflicts.
+    /// On MySQL, must be called inside a Tokio runtime to coalesce reads (see
+    /// [`FirstPageReads`]); outside one, every read is a statement of its own.
     pub fn with_resilience(db: DatabaseConnection, resilience: SqlResilience) -> Self {
-        Self { db, resilience }
+        let first_pages = match db.get_database_backend() {
+            DbBackend::MySql => {
+                // As many statements in flight as the pool has connections.
+                let slots = db
+                    .get_mysql_connection_pool()
+                    .options()
+                    .get_max_connections();
+                FirstPageReads::start(db.clone(), resilience, slots as usize)
+            }
+            _ => None,
+        };
+        Self {
+            db,
+            resilience,
+            first_pages,
+        }
     }
 
     /// One attempt of the batch insert, in one transaction: all or nothing.
@@ -156,7 +177,7 @@ fn aggregate_deltas(orders: &[Order]) -> BTreeMap<&str, (i64, i64)> {
     deltas
 }
 
-fn purchased_item(row: order_items::Model) -> Result<PurchasedItem, StoreError> {
+pub(super) fn purchased_item(row: order_items::Model) -> Result<PurchasedItem, StoreError> {
     Ok(PurchasedItem {
         key: ItemKey {
             timestamp: u64::try_from(row.order_ts)
@@ -236,6 +257,10 @@ impl OrderStore for SqlOrderStore {
         limit: usize,
     ) -> Result<Vec<PurchasedItem>, StoreError> {
         use order_items::Column;
+        if let (None, Some(first_pages)) = (&after, &self.first_pages) {
+            let read = first_pages.read(customer.clone(), limit);
+            return self.resilience.bounded("customer_items", read).await;
+        }
         let mut query =
             order_items::Entity::find().filter(Column::CustomerId.eq(customer.as_str()));
         if let Some(key) = after {
