@@ -109,6 +109,31 @@ mod cases {
             .count();
         assert_eq!(allowed, 10);
     }
+
+    /// Checks arriving together (coalesced into one Redis call) are decided as if one after
+    /// the other: each allowed one sees one request fewer remaining, the refused ones see none
+    /// and when to retry.
+    pub async fn concurrent_decisions_count_down_like_sequential_ones(limiter: &dyn RateLimiter) {
+        let (key, p) = (new_key(), policy(1, MINUTE, 10));
+        let decisions: Vec<_> = join_all((0..40).map(|_| limiter.check(&key, &p)))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let mut remaining: Vec<u32> = decisions
+            .iter()
+            .filter(|d| d.allowed)
+            .map(|d| d.remaining)
+            .collect();
+        remaining.sort_unstable();
+        assert_eq!(remaining, (0..10).collect::<Vec<_>>());
+        for refused in decisions.iter().filter(|d| !d.allowed) {
+            assert_eq!(refused.remaining, 0);
+            let wait = refused.retry_after().unwrap();
+            assert!(wait > Duration::from_secs(50) && wait <= MINUTE, "{wait:?}");
+        }
+        assert!(!limiter.check(&key, &p).await.unwrap().allowed);
+    }
 }
 
 macro_rules! contract {
@@ -139,6 +164,7 @@ contract!(
     refusals_consume_nothing,
     keys_are_independent,
     concurrent_requests_never_exceed_the_burst,
+    concurrent_decisions_count_down_like_sequential_ones,
 );
 
 // ---------------------------------------------------------------------------------------------
