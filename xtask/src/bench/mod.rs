@@ -13,6 +13,7 @@ mod load;
 mod report;
 mod rss;
 mod scenarios;
+mod server_metrics;
 mod tools;
 
 use std::fs;
@@ -103,6 +104,8 @@ pub struct Bench {
     pub oha: PathBuf,
     pub lua_script: PathBuf,
     pub server: Replica,
+    /// The server's Prometheus listener.
+    pub metrics_port: u16,
     pub rss: rss::RssSampler,
 }
 
@@ -167,12 +170,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     .to_owned();
 
     let port = free_port()?;
+    let metrics_port = free_port()?;
     let env = [
         ("DATABASE_URL", database_url.clone()),
         ("REDIS_URL", redis.url()),
         ("ORDER_MANAGER_JWT_SECRET", random_secret()?),
         ("ORDER_MANAGER_BIND", format!("127.0.0.1:{port}")),
-        ("ORDER_MANAGER_METRICS_BIND", "127.0.0.1:0".to_owned()),
+        (
+            "ORDER_MANAGER_METRICS_BIND",
+            format!("127.0.0.1:{metrics_port}"),
+        ),
         // Checked on every request (a Redis round trip), never refused: the bench measures the
         // limiter's cost, not its verdicts.
         ("ORDER_MANAGER_RATE_LIMIT_RPS", "1000000".to_owned()),
@@ -205,6 +212,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .join("bench")
             .join("wrk.lua"),
         server,
+        metrics_port,
         rss: rss::RssSampler::start(pid),
     };
     let measured = scenarios::run_all(&mut bench);

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::load::{HttpRun, Oha, Wrk, WrkLoad, bench_tool, round};
 use super::report::Report;
+use super::server_metrics;
 use super::{Bench, Plan};
 
 const ITEMS_PER_ORDER: u64 = 3;
@@ -152,13 +153,22 @@ fn framework(bench: &mut Bench, report: &mut Report) -> Result<()> {
 
 /// GET /customers/{id}/items for random stored customers against the same SELECT sent
 /// straight to MariaDB; returns the best service rate (for the latency run).
+/// The server's histogram of first-page reads answered per statement.
+const READS_PER_STATEMENT: &str = "order_manager_db_item_reads_per_statement";
+
 fn reads(bench: &mut Bench, report: &mut Report) -> Result<f64> {
     let plan = bench.plan.clone();
     let (mut best_service, mut best_ceiling) = (0.0_f64, 0.0_f64);
     let mut runs = Vec::new();
     for &clients in &plan.read_concurrency {
         phase(&format!("reads: service, {clients} clients"));
+        let before = server_metrics::sum_and_count(bench.metrics_port, READS_PER_STATEMENT)?;
         let service = wrk(bench, WrkLoad::Items, clients).run()?;
+        let after = server_metrics::sum_and_count(bench.metrics_port, READS_PER_STATEMENT)?;
+        // The server answers concurrent first pages with one statement (see the SQL adapter's
+        // first_page_reads.rs): how many requests each statement served in this run.
+        let statements = after.1 - before.1;
+        let requests_per_statement = round((after.0 - before.0) / statements.max(1.0));
         phase(&format!("reads: raw SELECT ceiling, {clients} clients"));
         let ceiling = bench_tool(
             &bench.bench_tool,
@@ -173,6 +183,8 @@ fn reads(bench: &mut Bench, report: &mut Report) -> Result<f64> {
         runs.push(json!({
             "clients": clients,
             "service": service.to_json(),
+            "service_statements": statements,
+            "service_requests_per_statement": requests_per_statement,
             "ceiling": ceiling,
             "service_to_ceiling_ratio": round(service.per_s / ceiling_rate),
         }));
