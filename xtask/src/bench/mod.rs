@@ -57,6 +57,8 @@ pub struct Plan {
     pub batches: Vec<usize>,
     /// Clients of the read runs.
     pub read_concurrency: Vec<usize>,
+    /// Turns of service and raw ceiling per read concurrency; each side keeps its best.
+    pub read_rounds: usize,
     /// The service's pool, which the ceilings use as well.
     pub db_connections: u32,
 }
@@ -74,6 +76,7 @@ impl Plan {
                 ingest_concurrency: vec![4, 32],
                 batches: vec![1, 10, 100],
                 read_concurrency: vec![32],
+                read_rounds: 1,
                 db_connections: 10,
             }
         } else {
@@ -87,6 +90,7 @@ impl Plan {
                 ingest_concurrency: vec![1, 4, 16, 64],
                 batches: vec![1, 10, 100],
                 read_concurrency: vec![16, 64],
+                read_rounds: 2,
                 db_connections: 10,
             }
         }

@@ -81,6 +81,7 @@ impl Report {
             "ingest_concurrency": plan.ingest_concurrency,
             "batches": plan.batches,
             "read_concurrency": plan.read_concurrency,
+            "read_rounds": plan.read_rounds,
             "db_connections": plan.db_connections,
         });
         self.sections.insert("plan".into(), plan_json);
@@ -220,8 +221,9 @@ fn markdown(report: &Report, title: &str, chart: &str) -> String {
             run["service_to_ceiling_ratio"],
         );
     }
-    md += "\nThe service answers concurrent first pages with one statement (`UNION ALL` of the \
-           customers' `SELECT ... LIMIT`s); the raw ceiling sends one `SELECT` per query.\n";
+    md += "\nService and ceiling take turns (`read_rounds` each) and each side's best round is \
+           shown. The service answers concurrent first pages with one statement (`UNION ALL` of \
+           the customers' `SELECT ... LIMIT`s); the raw ceiling sends one `SELECT` per query.\n";
 
     md += "\n## Summaries: one page of 1000, one client\n\n\
            | items in the store | pages/s | p50 ms | p99 ms |\n|---|---|---|---|\n";
