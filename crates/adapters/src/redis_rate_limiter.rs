@@ -136,29 +136,18 @@ impl Shared {
     /// Decides for `waiters` (in arrival order), then for whatever queued meanwhile, until no
     /// check of `key` is left waiting.
     async fn decide_all(self: Arc<Self>, key: String, policy: RatePolicy, mut waiters: Waiters) {
+        // Should this task end early (its runtime shuts down), the key must not stay marked in
+        // flight: later checks would queue behind a call that never comes.
+        let mut unmark = UnmarkOnEarlyEnd {
+            shared: &self,
+            key: &key,
+            armed: true,
+        };
         loop {
-            let count = u32::try_from(waiters.len()).unwrap_or(u32::MAX);
-            match self.decide(&key, &policy, count).await {
-                Ok((allowed, backlog_micros)) => {
-                    let interval = interval_micros(&policy);
-                    let base = u64::try_from(backlog_micros).unwrap_or(0);
-                    let allowed = usize::try_from(allowed).unwrap_or(0);
-                    for (index, waiter) in waiters.into_iter().enumerate() {
-                        // An allowed request's backlog includes itself; a refused one sees the
-                        // backlog the allowed ones left.
-                        let steps = (index + 1).min(allowed) as u64;
-                        let backlog = base.saturating_add(steps.saturating_mul(interval));
-                        let decision =
-                            policy.decision(index < allowed, Duration::from_micros(backlog));
-                        // A check whose request went away no longer listens.
-                        let _ = waiter.send(Ok(decision));
-                    }
-                }
-                Err(err) => {
-                    for waiter in waiters {
-                        let _ = waiter.send(Err(err.clone()));
-                    }
-                }
+            // A check whose request went away is neither decided nor charged.
+            waiters.retain(|waiter| !waiter.is_closed());
+            if !waiters.is_empty() {
+                self.answer(&key, &policy, waiters).await;
             }
             let mut in_flight = self.in_flight();
             waiters = in_flight
@@ -167,7 +156,36 @@ impl Shared {
                 .unwrap_or_default();
             if waiters.is_empty() {
                 in_flight.remove(&key);
+                // Unmarked here, under the lock: once released, a new check may mark the key
+                // again for a task of its own, which the guard must then leave alone.
+                unmark.armed = false;
                 return;
+            }
+        }
+    }
+
+    /// One call decides for every waiter, as if they had come one after the other.
+    async fn answer(&self, key: &str, policy: &RatePolicy, waiters: Waiters) {
+        let count = u32::try_from(waiters.len()).unwrap_or(u32::MAX);
+        match self.decide(key, policy, count).await {
+            Ok((allowed, backlog_micros)) => {
+                let interval = interval_micros(policy);
+                let base = u64::try_from(backlog_micros).unwrap_or(0);
+                let allowed = usize::try_from(allowed).unwrap_or(0);
+                for (index, waiter) in waiters.into_iter().enumerate() {
+                    // An allowed request's backlog includes itself; a refused one sees the
+                    // backlog the allowed ones left.
+                    let steps = (index + 1).min(allowed) as u64;
+                    let backlog = base.saturating_add(steps.saturating_mul(interval));
+                    let decision = policy.decision(index < allowed, Duration::from_micros(backlog));
+                    // A check whose request went away no longer listens.
+                    let _ = waiter.send(Ok(decision));
+                }
+            }
+            Err(err) => {
+                for waiter in waiters {
+                    let _ = waiter.send(Err(err.clone()));
+                }
             }
         }
     }
@@ -209,6 +227,23 @@ impl Shared {
     }
 }
 
+/// Unmarks a key when the task deciding for it ends before it has served every check (it was
+/// dropped, or panicked); the checks still queued are dropped with it and answer "unavailable",
+/// and the fallback decides.
+struct UnmarkOnEarlyEnd<'a> {
+    shared: &'a Shared,
+    key: &'a str,
+    armed: bool,
+}
+
+impl Drop for UnmarkOnEarlyEnd<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.in_flight().remove(self.key);
+        }
+    }
+}
+
 /// The policy's emission interval in whole microseconds (at least one), as the script takes it.
 fn interval_micros(policy: &RatePolicy) -> u64 {
     u64::try_from(policy.emission_interval().as_micros())
@@ -238,10 +273,17 @@ impl RateLimiter for RedisRateLimiter {
                 }
             }
         }
-        decision.await.unwrap_or_else(|_| {
-            Err(LimiterUnavailable(
+        // One deadline from arrival, queueing included: the Redis timeout is what a check may
+        // take before the caller falls back.
+        match tokio::time::timeout(self.shared.timeout, decision).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err(LimiterUnavailable(
                 "the Redis rate limiter call was abandoned".to_owned(),
-            ))
-        })
+            )),
+            Err(_) => Err(LimiterUnavailable(format!(
+                "no decision within {:?}",
+                self.shared.timeout
+            ))),
+        }
     }
 }

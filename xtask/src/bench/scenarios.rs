@@ -151,11 +151,11 @@ fn framework(bench: &mut Bench, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// GET /customers/{id}/items for random stored customers against the same SELECT sent
-/// straight to MariaDB; returns the best service rate (for the latency run).
 /// The server's histogram of first-page reads answered per statement.
 const READS_PER_STATEMENT: &str = "order_manager_db_item_reads_per_statement";
 
+/// GET /customers/{id}/items for random stored customers against the same SELECT sent
+/// straight to MariaDB; returns the best service rate (for the latency run).
 fn reads(bench: &mut Bench, report: &mut Report) -> Result<f64> {
     let plan = bench.plan.clone();
     let (mut best_service, mut best_ceiling) = (0.0_f64, 0.0_f64);
