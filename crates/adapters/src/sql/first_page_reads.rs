@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use application::ports::{PurchasedItem, StoreError};
 use domain::CustomerId;
@@ -27,7 +28,6 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::entities::order_items;
 use super::order_store::purchased_item;
-use super::resilience::SqlResilience;
 
 /// The most requests one statement answers: bounds the statement's size and the number of
 /// statement shapes (one per batch size) each connection prepares.
@@ -58,16 +58,17 @@ impl fmt::Debug for FirstPageReads {
 
 impl FirstPageReads {
     /// Starts the dispatcher on the current Tokio runtime, with `slots` statements in flight at
-    /// most; `None` outside a runtime (the caller then reads directly).
+    /// most, each abandoned after `statement_timeout`; `None` outside a runtime (the caller then
+    /// reads directly).
     pub(super) fn start(
         db: DatabaseConnection,
-        resilience: SqlResilience,
+        statement_timeout: Duration,
         slots: usize,
     ) -> Option<Self> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let (requests, queue) = mpsc::channel(QUEUE);
         let slots = Arc::new(Semaphore::new(slots.max(1)));
-        runtime.spawn(dispatch(db, resilience, queue, slots));
+        runtime.spawn(dispatch(db, statement_timeout, queue, slots));
         Some(Self { requests })
     }
 
@@ -92,7 +93,7 @@ fn stopped() -> StoreError {
 /// one statement on a task of its own, so that the next batch can start meanwhile.
 async fn dispatch(
     db: DatabaseConnection,
-    resilience: SqlResilience,
+    statement_timeout: Duration,
     mut queue: mpsc::Receiver<Request>,
     slots: Arc<Semaphore>,
 ) {
@@ -112,7 +113,7 @@ async fn dispatch(
         }
         let db = db.clone();
         tokio::spawn(async move {
-            answer(&db, resilience, batch).await;
+            answer(&db, statement_timeout, batch).await;
             drop(slot);
         });
     }
@@ -120,7 +121,7 @@ async fn dispatch(
 
 /// One statement for the whole batch; every request gets its own page, or the error of its
 /// customer's rows, or the statement's.
-async fn answer(db: &DatabaseConnection, resilience: SqlResilience, mut batch: Vec<Request>) {
+async fn answer(db: &DatabaseConnection, statement_timeout: Duration, mut batch: Vec<Request>) {
     // Requests whose caller gave up (its deadline passed while queued) are not read at all:
     // under overload, that work would only delay the requests still waiting.
     batch.retain(|request| !request.reply.is_closed());
@@ -144,16 +145,13 @@ async fn answer(db: &DatabaseConnection, resilience: SqlResilience, mut batch: V
         .collect();
     // The callers' own deadlines (which include the wait in the queue) answer them and count
     // the timeout; this one only frees the slot of a statement that never ends.
-    let read = tokio::time::timeout(
-        resilience.operation_timeout,
-        select_first_pages(db, &selected),
-    )
-    .await
-    .unwrap_or_else(|_| {
-        Err(StoreError::Unavailable(
-            "customer_items: no answer from the database".to_owned(),
-        ))
-    });
+    let read = tokio::time::timeout(statement_timeout, select_first_pages(db, &selected))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "customer_items: no answer from the database".to_owned(),
+            ))
+        });
     drop(selected);
     match read {
         Ok(mut pages) => {

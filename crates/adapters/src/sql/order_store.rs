@@ -37,6 +37,7 @@ impl SqlOrderStore {
     }
 
     /// With explicit deadlines and retries of lock conflicts.
+    ///
     /// On MySQL, must be called inside a Tokio runtime to coalesce reads (see
     /// [`FirstPageReads`]); outside one, every read is a statement of its own.
     pub fn with_resilience(db: DatabaseConnection, resilience: SqlResilience) -> Self {
@@ -47,7 +48,7 @@ impl SqlOrderStore {
                     .get_mysql_connection_pool()
                     .options()
                     .get_max_connections();
-                FirstPageReads::start(db.clone(), resilience, slots as usize)
+                FirstPageReads::start(db.clone(), resilience.operation_timeout, slots as usize)
             }
             _ => None,
         };
