@@ -24,6 +24,7 @@ use nix::sys::signal::Signal;
 
 use crate::cargo::{DebugServer, cargo, debug_server, display, run_inherited, workspace_root};
 use crate::deploy_check::python::Tools;
+use crate::preflight::CHROMIUM;
 use crate::signals;
 use crate::step_timer::StepTimer;
 
@@ -38,7 +39,6 @@ const EXAMPLES_PER_OPERATION: &str = "100";
 /// The browser test's sources, and where npm installs playwright-core for it.
 const BROWSER_SOURCES: &str = "xtask/docs-browser";
 const BROWSER_DIR: &str = "target/docs-browser";
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// `cargo xtask openapi`: writes the document the code generates to `docs/openapi.json`.
 pub fn write_openapi() -> Result<()> {
@@ -129,9 +129,7 @@ fn schemathesis(tools: &Tools, server: &TestServer) -> Result<()> {
 fn install_browser_test() -> Result<PathBuf> {
     let root = workspace_root();
     if !Path::new(CHROMIUM).exists() {
-        bail!(
-            "{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it on CI machines)"
-        );
+        bail!("{CHROMIUM} is missing: the preflight of `cargo xtask api-check` installs it");
     }
     let sources = root.join(BROWSER_SOURCES);
     let dir = root.join(BROWSER_DIR);

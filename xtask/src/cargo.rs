@@ -93,3 +93,10 @@ pub fn display(command: &Command) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// PATH with `dir` in front, for a child that runs a tool xtask built into `target/tools`.
+pub fn path_with(dir: &Path) -> Result<OsString> {
+    let rest = env::var_os("PATH").unwrap_or_default();
+    let paths = std::iter::once(dir.to_path_buf()).chain(env::split_paths(&rest));
+    env::join_paths(paths).context("a PATH entry contains a separator")
+}

@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::cargo::{DebugServer, cargo, run_inherited};
 use crate::mariadb::MariaDb;
 use crate::observability;
+use crate::preflight;
 use crate::redis::{Redis, TEST_REDIS_URL_VAR};
 use crate::step_timer::StepTimer;
 
@@ -24,6 +25,12 @@ pub fn run() -> Result<()> {
 }
 
 fn run_steps(timer: &mut StepTimer) -> Result<()> {
+    // Before anything else, so that a missing tool stops the run within seconds, not after
+    // twenty minutes, and every step finds what it uses (xtask/src/preflight.rs).
+    let test_path = timer.run("preflight", || {
+        preflight::ensure("ci", preflight::CI)?;
+        preflight::ensure_nextest()
+    })?;
     // Formatting first: it takes a second and fails most often.
     timer.run("fmt", || {
         run_inherited(&mut cargo(["fmt", "--all", "--", "--check"]))
@@ -55,6 +62,7 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     let tests = timer.run("test", || {
         // nextest: one process per test, and a closing summary line that counts every test.
         let mut test = cargo(["nextest", "run", "--workspace", "--all-features"]);
+        test.env("PATH", &test_path);
         test.env(TEST_MYSQL_URL_VAR, mariadb.url());
         test.env(TEST_REDIS_URL_VAR, redis.url());
         run_inherited(&mut test)

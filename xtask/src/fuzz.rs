@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cargo::{cargo, run_inherited, workspace_root};
+use crate::cargo::{cargo, path_with, run_inherited, workspace_root};
 
 /// The cargo-fuzz release installed; pinned so that every machine fuzzes the same way.
 const CARGO_FUZZ_VERSION: &str = "0.13.1";
@@ -120,12 +120,6 @@ fn install_cargo_fuzz(tools: &Path) -> Result<()> {
 }
 
 /// PATH with `dir` first, so that `cargo fuzz` finds the cargo-fuzz installed in the clone.
-fn path_with(dir: &Path) -> Result<std::ffi::OsString> {
-    let rest = std::env::var_os("PATH").unwrap_or_default();
-    let paths = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest));
-    std::env::join_paths(paths).context("a PATH entry contains a separator")
-}
-
 fn files_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
     std::fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?

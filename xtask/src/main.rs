@@ -15,6 +15,7 @@ mod fuzz;
 mod mariadb;
 mod mariadb_command;
 mod observability;
+mod preflight;
 mod process_tree;
 mod redis;
 mod signals;
@@ -124,6 +125,22 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> anyhow::Result<()> {
     signals::install()?;
+    // Every command checks the system tools its steps use before the first step runs (`ci`
+    // checks them all as its own first step).
+    let needs = match &command {
+        Command::Ci | Command::Openapi | Command::Fuzz(_) => None,
+        Command::Bench(_) => Some(("bench", preflight::BENCH)),
+        Command::Mariadb => Some(("mariadb", &[preflight::Tool::MariadbServer][..])),
+        Command::Redis => Some(("redis", &[preflight::Tool::Redis][..])),
+        Command::Dev(_) => Some(("dev", preflight::STORES)),
+        Command::DeployCheck => Some(("deploy-check", preflight::DEPLOY_CHECK)),
+        Command::Observability => Some(("observability", preflight::OBSERVABILITY)),
+        Command::ApiCheck => Some(("api-check", preflight::API_CHECK)),
+        Command::Cluster(_) => Some(("cluster", preflight::CLUSTER)),
+    };
+    if let Some((name, tools)) = needs {
+        preflight::ensure(name, tools)?;
+    }
     match command {
         Command::Ci => ci::run(),
         Command::Bench(args) => bench::run(&args),

@@ -4,11 +4,9 @@
 //! its configuration or its passwords, and every CI run starts from an empty server.
 //! `--no-defaults` on every command keeps `/etc/mysql` and `~/.my.cnf` out of it.
 
-use std::env;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +18,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::Signal;
 use tempfile::TempDir;
 
+use crate::preflight::{self, Tool};
 use crate::signals;
 
 /// How long a starting server may take to answer before we give up.
@@ -33,8 +32,6 @@ const START_ATTEMPTS: u32 = 3;
 const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
 /// Lines of the server's error log shown when it fails.
 const LOG_TAIL_LINES: usize = 40;
-
-const INSTALL_HINT: &str = "install it with `apt-get install mariadb-server` (Debian/Ubuntu)";
 
 /// A running mariadbd, listening on 127.0.0.1 only, with a passwordless `root` account.
 ///
@@ -263,44 +260,14 @@ fn stop_child(child: &mut Child) -> Result<()> {
 
 impl Binaries {
     fn locate() -> Result<Self> {
-        let server = find_program(&[
-            ("mariadbd", "/usr/sbin/mariadbd"),
-            ("mysqld", "/usr/sbin/mysqld"),
-        ])
-        .ok_or_else(|| {
-            anyhow!(
-                "the MariaDB server (mariadbd) was not found in PATH or /usr/sbin; {INSTALL_HINT}"
-            )
-        })?;
-        let install_db = find_program(&[
-            ("mariadb-install-db", "/usr/bin/mariadb-install-db"),
-            ("mysql_install_db", "/usr/bin/mysql_install_db"),
-        ])
-        .ok_or_else(|| {
-            anyhow!("mariadb-install-db was not found in PATH or /usr/bin; {INSTALL_HINT}")
-        })?;
-        Ok(Self { server, install_db })
+        Ok(Self {
+            server: preflight::locate(Tool::MariadbServer, &["mariadbd", "mysqld"])?,
+            install_db: preflight::locate(
+                Tool::MariadbServer,
+                &["mariadb-install-db", "mysql_install_db"],
+            )?,
+        })
     }
-}
-
-/// The first program found, trying each name in PATH and then at its usual path. The
-/// MariaDB names come first: a `mysqld` may be Oracle MySQL, which takes other options.
-fn find_program(candidates: &[(&str, &str)]) -> Option<PathBuf> {
-    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
-        .map(|path| env::split_paths(&path).collect())
-        .unwrap_or_default();
-    candidates.iter().find_map(|(name, usual_path)| {
-        path_dirs
-            .iter()
-            .map(|dir| dir.join(name))
-            .chain(std::iter::once(PathBuf::from(usual_path)))
-            .find(|candidate| is_executable(candidate))
-    })
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
 }
 
 /// As root, mariadbd refuses to start unless told `--user=root`; for anyone else the option

@@ -11,14 +11,12 @@
 //! Why: these files are only read by servers that CI never starts; a typo in an expression or a
 //! datasource uid would otherwise show up as a silent alert or an empty panel in production.
 //! promtool and amtool come from the Debian packages `prometheus` and
-//! `prometheus-alertmanager`, installed here when missing and running as root.
+//! `prometheus-alertmanager`, installed by the preflight (xtask/src/preflight.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::env;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -27,6 +25,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
 use crate::cargo::{display, run_inherited, workspace_root};
+use crate::preflight::{self, Tool};
 
 /// Every path below is relative to the workspace root, so that messages show short paths.
 const PROMETHEUS_CONFIGS: [&str; 2] = [
@@ -42,9 +41,6 @@ const GRAFANA_DASHBOARDS: &str = "deploy/observability/grafana/dashboards";
 
 /// Where each alert severity must be routed by the Alertmanager configuration.
 const RECEIVER_BY_SEVERITY: [(&str, &str); 2] = [("critical", "pager"), ("warning", "chat")];
-
-/// The Debian packages that ship promtool and amtool.
-const PACKAGES: [&str; 2] = ["prometheus", "prometheus-alertmanager"];
 
 /// Datasource uids that Grafana itself provides, never provisioned.
 const BUILTIN_DATASOURCE_UIDS: [&str; 3] = ["-- Grafana --", "-- Mixed --", "-- Dashboard --"];
@@ -65,7 +61,7 @@ pub fn run() -> Result<()> {
 
 /// Every check, stopping at the first failure.
 pub fn check() -> Result<()> {
-    let tools = Tools::locate_or_install()?;
+    let tools = Tools::locate()?;
     for config in PROMETHEUS_CONFIGS {
         check_prometheus_config(&tools.promtool, config)?;
     }
@@ -88,63 +84,12 @@ struct Tools {
 }
 
 impl Tools {
-    fn locate() -> Option<Self> {
-        Some(Self {
-            promtool: find_program("promtool")?,
-            amtool: find_program("amtool")?,
+    fn locate() -> Result<Self> {
+        Ok(Self {
+            promtool: preflight::locate(Tool::Promtool, &["promtool"])?,
+            amtool: preflight::locate(Tool::Amtool, &["amtool"])?,
         })
     }
-
-    /// Installs the Debian packages when a tool is missing and xtask runs as root (as CI does);
-    /// otherwise says what to install.
-    fn locate_or_install() -> Result<Self> {
-        if let Some(tools) = Self::locate() {
-            return Ok(tools);
-        }
-        let packages = PACKAGES.join(" ");
-        if !nix::unistd::Uid::effective().is_root() {
-            bail!(
-                "promtool and amtool are needed to check deploy/observability/; install them with \
-                 `sudo apt-get install {packages}` (Debian/Ubuntu), or put Prometheus' promtool \
-                 and Alertmanager's amtool on PATH"
-            );
-        }
-        eprintln!("xtask: promtool or amtool is missing; installing {packages}");
-        run_inherited(
-            Command::new("apt-get")
-                .args(["update", "-qq"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )?;
-        run_inherited(
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(PACKAGES)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )?;
-        eprintln!(
-            "xtask: note: on a machine run by systemd, these packages also start the prometheus \
-             and prometheus-alertmanager services; only their command-line tools are needed here"
-        );
-        Self::locate().ok_or_else(|| {
-            anyhow!("promtool or amtool is still missing after installing {packages}")
-        })
-    }
-}
-
-/// `name` from PATH, or in /usr/bin (Debian's path, when PATH is minimal).
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
-        .map(|path| env::split_paths(&path).collect())
-        .unwrap_or_default();
-    path_dirs
-        .iter()
-        .map(|dir| dir.join(name))
-        .chain(std::iter::once(Path::new("/usr/bin").join(name)))
-        .find(|candidate| {
-            fs::metadata(candidate).is_ok_and(|metadata| {
-                metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
-            })
-        })
 }
 
 /// `program args...`, run in the workspace root (the paths are relative to it).

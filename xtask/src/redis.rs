@@ -5,11 +5,9 @@
 //! its data, and every CI run starts from an empty server. Nothing is persisted (`--save ""
 //! --appendonly no`), and every file the server writes goes to a temporary directory.
 
-use std::env;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -21,6 +19,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::Signal;
 use tempfile::TempDir;
 
+use crate::preflight::{self, Tool};
 use crate::signals;
 
 /// The variable the Redis-backed tests read: `redis://127.0.0.1:PORT`.
@@ -37,8 +36,6 @@ const START_ATTEMPTS: u32 = 3;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Lines of the server's log shown when it fails.
 const LOG_TAIL_LINES: usize = 40;
-
-const INSTALL_HINT: &str = "install it with `apt-get install redis-server` (Debian/Ubuntu)";
 
 /// A running redis-server, listening on 127.0.0.1 only, without a password, persisting nothing.
 ///
@@ -180,22 +177,8 @@ fn stop_child(child: &mut Child) -> Result<()> {
     Ok(())
 }
 
-/// `redis-server` from PATH, or at Debian's path.
 fn locate_server() -> Result<PathBuf> {
-    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
-        .map(|path| env::split_paths(&path).collect())
-        .unwrap_or_default();
-    path_dirs
-        .iter()
-        .map(|dir| dir.join("redis-server"))
-        .chain(std::iter::once(PathBuf::from("/usr/bin/redis-server")))
-        .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| anyhow!("redis-server was not found in PATH or /usr/bin; {INSTALL_HINT}"))
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+    preflight::locate(Tool::Redis, &["redis-server"])
 }
 
 /// A free TCP port on 127.0.0.1, as the kernel hands out for port 0.

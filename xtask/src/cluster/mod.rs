@@ -31,6 +31,7 @@ use nix::sys::signal::Signal;
 
 use crate::cargo::{DebugServer, debug_server, workspace_root};
 use crate::mariadb::MariaDb;
+use crate::preflight::{self, Tool};
 use crate::redis::Redis;
 use crate::signals;
 
@@ -156,7 +157,7 @@ impl Cluster {
             fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
         }
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let nginx_binary = nginx::locate_or_install()?;
+        let nginx_binary = preflight::locate(Tool::Nginx, &["nginx"])?;
         eprintln!("xtask: cluster: nginx at {}", nginx_binary.display());
 
         // The debug binary: CI's test build has just made it.
@@ -455,10 +456,7 @@ pub fn create_database(url: &str) -> Result<()> {
         .rsplit(':')
         .next()
         .ok_or_else(|| anyhow!("no port in {url}"))?;
-    let client = ["/usr/bin/mariadb", "/usr/bin/mysql"]
-        .into_iter()
-        .find(|path| Path::new(path).is_file())
-        .ok_or_else(|| anyhow!("the MariaDB client is missing (apt-get install mariadb-client)"))?;
+    let client = preflight::locate(Tool::MariadbClient, &["mariadb", "mysql"])?;
     let output = Command::new(client)
         .args([
             "--no-defaults",

@@ -12,10 +12,11 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 
 use crate::cargo::workspace_root;
+use crate::preflight::{self, Tool};
 use crate::signals;
 
 /// The shipped nginx configuration (shared with docker-compose).
@@ -31,44 +32,6 @@ pub struct Nginx {
     pub dir: PathBuf,
     /// PEM of the CA that signed nginx's certificate: the only root the suite's clients trust.
     pub ca_pem: Vec<u8>,
-}
-
-/// Finds nginx, installing the Debian package when it is missing and xtask runs as root.
-pub fn locate_or_install() -> Result<PathBuf> {
-    let find = || {
-        ["/usr/sbin/nginx", "/usr/bin/nginx"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|path| path.is_file())
-    };
-    if let Some(found) = find() {
-        return Ok(found);
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        bail!("nginx is needed for the cluster; install it with `sudo apt-get install nginx`");
-    }
-    eprintln!("xtask: nginx is missing; installing the Debian package nginx");
-    for args in [
-        &["update", "-qq"][..],
-        &[
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "nginx",
-            "openssl",
-        ][..],
-    ] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .context("could not run apt-get")?;
-        if !status.success() {
-            bail!("apt-get {} failed ({status})", args.join(" "));
-        }
-    }
-    find().ok_or_else(|| anyhow!("nginx is still missing after apt-get install nginx"))
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
@@ -192,7 +155,7 @@ pub fn upstream_conf(replica_ports: &[u16]) -> String {
 impl Nginx {
     /// Writes the configuration into `dir` and starts nginx on 127.0.0.1:`port`.
     pub fn start(dir: &Path, port: u16, replica_ports: &[u16]) -> Result<Self> {
-        let nginx = locate_or_install()?;
+        let nginx = preflight::locate(Tool::Nginx, &["nginx"])?;
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         make_certificates(dir)?;
         let shared = workspace_root().join(NGINX_DIR).join("order-manager.conf");

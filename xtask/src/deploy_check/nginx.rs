@@ -1,4 +1,4 @@
-//! `nginx -t` on deploy/nginx/, in both of its uses, when nginx is installed.
+//! `nginx -t` on deploy/nginx/, in both of its uses.
 //!
 //! The shared file `order-manager.conf` includes `upstream.conf` and `tls.conf` by relative
 //! path, which nginx resolves against the directory of the main file. Two checks:
@@ -8,8 +8,7 @@
 //! - as a local nginx uses it: a scratch main file that includes the shared file by absolute
 //!   path, with its own `upstream.conf` and `tls.conf` beside it.
 //!
-//! Skipped, saying so, when nginx or openssl is not installed (`apt-get install nginx`): the
-//! other checks do not need it.
+//! nginx and openssl come from the preflight (xtask/src/preflight.rs).
 
 use std::fs;
 use std::path::Path;
@@ -18,14 +17,12 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::{describe_output, output};
+use crate::preflight::{self, Tool};
 
 pub const NGINX_DIR: &str = "deploy/nginx";
 
 pub fn check(root: &Path) -> Result<()> {
-    let Some(nginx) = find_nginx() else {
-        eprintln!("xtask: nginx -t skipped: nginx is not installed (apt-get install nginx)");
-        return Ok(());
-    };
+    let nginx = preflight::locate(Tool::Nginx, &["nginx"])?;
     let scratch = tempfile::Builder::new()
         .prefix("xtask-nginx-")
         .tempdir()
@@ -50,18 +47,12 @@ pub fn check(root: &Path) -> Result<()> {
             .arg("-out")
             .arg(&certificate),
     );
-    match made {
-        Ok(made) if made.status.success() => {}
-        Ok(made) => bail!(
+    let made = made.context("openssl is needed for nginx -t's test certificate")?;
+    if !made.status.success() {
+        bail!(
             "openssl could not make a test certificate:\n{}",
             describe_output(&made)
-        ),
-        Err(_) => {
-            eprintln!(
-                "xtask: nginx -t skipped: openssl is not installed (apt-get install openssl)"
-            );
-            return Ok(());
-        }
+        );
     }
     let upstream = "server 127.0.0.1:18080;\nserver 127.0.0.1:18081;\n";
     let tls = format!(
@@ -108,15 +99,8 @@ pub fn check(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn find_nginx() -> Option<String> {
-    ["nginx", "/usr/sbin/nginx"]
-        .into_iter()
-        .find(|candidate| Command::new(candidate).arg("-v").output().is_ok())
-        .map(str::to_owned)
-}
-
 /// `nginx -t` with its error log on stderr (not the packaged default path).
-fn test_config(nginx: &str, main: &Path) -> Result<()> {
+fn test_config(nginx: &Path, main: &Path) -> Result<()> {
     let tested = output(
         Command::new(nginx)
             .args(["-q", "-t", "-e", "stderr", "-c"])
