@@ -27,6 +27,15 @@ pub use openapi::{document as openapi_document, document_json as openapi_json};
 pub use problem::Problem;
 pub use rate_limit::{RateLimitApi, rate_limit};
 
+/// One order in the `POST /orders` wire format, parsed exactly as strictly as a request body
+/// (one JSON document, no duplicate keys, numbers kept as written): for deliveries of the same
+/// format other than HTTP, such as the bulk import. The error is the message the API would give.
+pub fn order_from_json(json: &[u8]) -> Result<application::raw_input::RawOrder, String> {
+    json_body::parse(json)
+        .map(dto::orders::raw_order)
+        .map_err(|problem| problem.detail().to_owned())
+}
+
 /// Limits of the HTTP layer itself.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {

@@ -60,6 +60,11 @@ impl Problem {
         }))
     }
 
+    /// The human-readable explanation of this problem.
+    pub fn detail(&self) -> &str {
+        &self.0.detail
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

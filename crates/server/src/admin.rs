@@ -13,7 +13,7 @@ use crate::cli::{ApiKeyCommand, ServeArgs, UserCommand};
 use crate::database;
 use crate::wiring::{Stores, password_hasher};
 
-async fn stores(settings: &ServeArgs) -> anyhow::Result<Stores> {
+pub(crate) async fn stores(settings: &ServeArgs) -> anyhow::Result<Stores> {
     let db = database::open(&settings.database).await?;
     database::prepare_schema(&db, &settings.database.url, settings.migrate).await?;
     Ok(Stores::new(&db, database::resilience(&settings.database)))

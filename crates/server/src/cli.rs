@@ -33,6 +33,65 @@ pub enum Command {
     /// Manage API keys (sent as `X-API-Key: <key>`).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Import orders from a file (or `-` for standard input) straight into the database:
+    /// streamed, resumable (run it again after an interruption), bad orders set aside.
+    ///
+    /// Same validation, limits and idempotency as POST /orders. Formats: a JSON array of
+    /// orders (the POST /orders body), NDJSON (one order per line), or CSV with one row per
+    /// item and the header `customerId,orderId,timestamp,itemId,costEur` (columns in any
+    /// order). CSV rows with the same orderId form one order, wherever they are in the file;
+    /// its items keep the order of their rows. Exit status: 0 when every order was stored or
+    /// already stored, 2 when some were rejected (see the rejects file), 1 on any other error.
+    Import(ImportArgs),
+    /// Export every item or every customer summary as CSV or NDJSON, streamed in keyset pages.
+    Export(ExportArgs),
+}
+
+/// A file format of `import` and `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// A JSON array of orders, as the body of POST /orders (import only).
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to read, or `-` for standard input.
+    pub file: String,
+    /// The format; by default from the file's extension (.json, .ndjson/.jsonl, .csv).
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// Where rejected orders are written (NDJSON: line, orderId, errors); by default
+    /// FILE.rejects.ndjson next to the input (import-rejects.ndjson for standard input).
+    #[arg(long)]
+    pub rejects: Option<std::path::PathBuf>,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportWhat {
+    /// Every purchased item: customerId, orderId, timestamp, itemId, costEur (the CSV import
+    /// format), by customer then in purchase order.
+    Items,
+    /// Every customer summary: customerId, nbrOfPurchasedItems, totalAmountEur.
+    Summaries,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub what: ExportWhat,
+    #[arg(long, value_enum, default_value_t = FileFormat::Csv)]
+    pub format: FileFormat,
+    /// Only this customer's items.
+    #[arg(long)]
+    pub customer: Option<String>,
+    /// The file to write (replaced only once the export is complete); standard output by default.
+    #[arg(long)]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

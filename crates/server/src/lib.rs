@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod cli;
 pub mod database;
+pub mod export;
+pub mod import;
 pub mod metrics;
 pub mod rate_limiting;
 pub mod startup;

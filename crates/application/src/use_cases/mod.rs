@@ -2,6 +2,8 @@
 
 pub mod auth;
 mod check_readiness;
+mod export_orders;
+mod import_orders;
 mod list_customer_items;
 mod rate_limit;
 mod submit_orders;
@@ -9,6 +11,10 @@ mod summarize_customers;
 mod validate_batch;
 
 pub use check_readiness::{CheckReadiness, Dependency, Readiness};
+pub use export_orders::{ExportError, ExportOrders, ItemsExport, SummariesExport};
+pub use import_orders::{
+    ChunkReport, Chunker, ImportOrders, ImportProblem, RejectedOrder, SourcedOrder,
+};
 pub use list_customer_items::{ListCustomerItems, ListItemsError};
 pub use rate_limit::{RateLimits, Throttle, ThrottleRequests, ThrottleUnavailable, Verdict};
 pub use submit_orders::{SubmitError, SubmitLimits, SubmitOrders, SubmitReport};

@@ -51,7 +51,7 @@ fn raw_value(value: Option<Value>) -> RawValue {
     }
 }
 
-fn raw_order(value: Value) -> RawOrder {
+pub(crate) fn raw_order(value: Value) -> RawOrder {
     match value {
         Value::Object(fields) => order_fields(fields),
         other => RawOrder::NotAnObject(type_name(&other)),

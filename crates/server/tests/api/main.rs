@@ -5,6 +5,7 @@
 
 mod auth;
 mod binary;
+mod bulk;
 mod faults;
 mod helpers;
 mod hostile_input;
