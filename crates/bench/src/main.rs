@@ -2,6 +2,7 @@
 //! draw; xtask runs the service, the load generators and writes the report.
 //! Each command prints one JSON object on stdout.
 
+mod bulk;
 mod ceiling;
 mod chart;
 mod data;
@@ -30,6 +31,10 @@ enum Command {
     IngestCeiling(ceiling::IngestCeilingArgs),
     /// The read ceiling: the items query of random customers, without the service.
     ReadCeiling(ceiling::CeilingArgs),
+    /// Write the bulk import benchmark's NDJSON file.
+    ImportFile(bulk::ImportFileArgs),
+    /// The bulk import ceiling: the same orders in the import's transactions, one connection.
+    ImportCeiling(bulk::ImportCeilingArgs),
     /// Draw report.json's chart as SVG.
     Chart(chart::ChartArgs),
 }
@@ -40,6 +45,8 @@ async fn main() -> ExitCode {
         Command::Seed(args) => seed::run(&args).await.map(Some),
         Command::IngestCeiling(args) => ceiling::ingest(&args).await.map(Some),
         Command::ReadCeiling(args) => ceiling::read(&args).await.map(Some),
+        Command::ImportFile(args) => bulk::write_file(&args).map(Some),
+        Command::ImportCeiling(args) => bulk::ceiling(&args).await.map(Some),
         Command::Chart(args) => chart::run(&args).map(|()| None),
     };
     match result {

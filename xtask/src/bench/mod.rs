@@ -9,6 +9,7 @@
 //! bench. Output: `target/bench/report.{json,md}` and `chart.svg`; a full run also rewrites
 //! `docs/benchmarks.md`, `docs/benchmarks.json` and `docs/benchmarks.svg`.
 
+mod bulk;
 mod load;
 mod report;
 mod rss;
@@ -105,6 +106,8 @@ pub struct Bench {
     pub api_key: String,
     pub database_url: String,
     pub bench_tool: PathBuf,
+    /// `order-manager` itself, for the bulk import and export.
+    pub server_binary: PathBuf,
     pub oha: PathBuf,
     pub lua_script: PathBuf,
     pub server: Replica,
@@ -197,7 +200,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     ]
     .map(|(name, value)| (name.to_owned(), value))
     .to_vec();
-    let mut server = Replica::new(0, port, server_binary, env, out_dir.join("server.log"));
+    let mut server = Replica::new(
+        0,
+        port,
+        server_binary.clone(),
+        env,
+        out_dir.join("server.log"),
+    );
     // The log of an earlier run would only confuse.
     fs::remove_file(out_dir.join("server.log")).ok();
     server.spawn()?;
@@ -209,6 +218,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         api_key,
         database_url,
         bench_tool,
+        server_binary,
         oha: tools.oha,
         lua_script: workspace_root()
             .join("xtask")

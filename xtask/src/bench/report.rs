@@ -205,6 +205,30 @@ fn markdown(report: &Report, title: &str, chart: &str) -> String {
     }
     md += "\nLatencies of the ingest runs are closed-loop (wrk).\n";
 
+    let import = &s["bulk"]["import"];
+    let export = &s["bulk"]["export"];
+    md += "\n## Bulk: `order-manager import` (NDJSON, 3 items per order) vs the raw transactions, and `export items`\n\n\
+           | items | seconds | orders/s | items/s | peak RSS MiB | raw orders/s | ratio |\n\
+           |---|---|---|---|---|---|---|\n";
+    let _ = writeln!(
+        md,
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        import["file"]["items"],
+        import["secs"],
+        import["orders_per_s"],
+        import["items_per_s"],
+        import["peak_rss_mib"],
+        fixed(&import["ceiling"]["orders_per_s"]),
+        s["bulk"]["import_ratio"],
+    );
+    let _ = writeln!(
+        md,
+        "\nThe raw ceiling writes the same orders with the service's statements, 1000 orders a \
+         transaction on one connection, built before its clock starts. `export items` (CSV) of \
+         the whole store: {} rows in {} s, {} rows/s.",
+        export["rows"], export["secs"], export["rows_per_s"]
+    );
+
     md += "\n## Reads: GET /customers/{id}/items (random stored customers) vs the raw SELECT\n\n\
            | clients | requests/s | p50 ms | p99 ms | requests per statement | raw queries/s | ratio |\n\
            |---|---|---|---|---|---|---|\n";

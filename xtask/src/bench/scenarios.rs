@@ -25,6 +25,7 @@ pub fn run_all(bench: &mut Bench) -> Result<Report> {
     latency(bench, &mut report, max_read_rate)?;
     many_connections(bench, &mut report)?;
     ingest(bench, &mut report)?;
+    super::bulk::bulk(bench, &mut report)?;
     report.set(
         "memory",
         "peak_rss_mib",

@@ -107,39 +107,46 @@ pub async fn run(settings: &ServeArgs, args: ImportArgs) -> Result<ExitCode> {
     let mut chunker = import.chunker(MAX_ITEMS_PER_CHUNK);
     let mut totals = Totals::default();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        let entry = tokio::select! {
-            entry = receiver.recv() => entry,
-            _ = tick.tick() => {
-                progress.update(&totals);
-                continue;
-            }
-        };
-        let Some(entry) = entry else { break };
-        totals.read += 1;
-        match entry {
-            Entry::Order(order) => {
-                if let Some(chunk) = chunker.push(order) {
-                    store_chunk(&import, chunk, &mut totals, &mut rejects).await?;
+    let stored = async {
+        loop {
+            let entry = tokio::select! {
+                entry = receiver.recv() => entry,
+                _ = tick.tick() => {
+                    progress.update(&totals);
+                    continue;
+                }
+            };
+            let Some(entry) = entry else { break };
+            totals.read += 1;
+            match entry {
+                Entry::Order(order) => {
+                    if let Some(chunk) = chunker.push(order) {
+                        store_chunk(&import, chunk, &mut totals, &mut rejects).await?;
+                    }
+                }
+                Entry::Unreadable(rejected) => {
+                    totals.rejected += 1;
+                    rejects.write(&rejected)?;
                 }
             }
-            Entry::Unreadable(rejected) => {
-                totals.rejected += 1;
-                rejects.write(&rejected)?;
-            }
         }
+        // What was read before any reading error is valid and stored all the same.
+        if let Some(chunk) = chunker.finish() {
+            store_chunk(&import, chunk, &mut totals, &mut rejects).await?;
+        }
+        anyhow::Ok(())
     }
-    // What was read before any reading error is valid and stored all the same.
-    if let Some(chunk) = chunker.finish() {
-        store_chunk(&import, chunk, &mut totals, &mut rejects).await?;
-    }
+    .await;
     progress.finish();
-    let read = reader
-        .await
-        .map_err(|error| anyhow!("the import's reader failed: {error}"));
-    let rejects_path = rejects.finish()?;
+    // The counts so far, whatever happened: an operator sees how far it got.
     report(&args.file, &totals, started.elapsed());
-    read??;
+    let rejects_path = rejects.finish();
+    stored?;
+    // The reader stops on its own once the channel is closed.
+    reader
+        .await
+        .map_err(|error| anyhow!("the import's reader failed: {error}"))??;
+    let rejects_path = rejects_path?;
     Ok(match rejects_path {
         Some(path) => {
             eprintln!(

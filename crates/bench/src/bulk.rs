@@ -1,0 +1,133 @@
+//! The bulk import benchmark's two halves that are not the service: the file to import
+//! (NDJSON, one order of three items a line) and the raw ceiling, the same orders written with
+//! the service's statements in transactions of the import's chunk size on one connection, as
+//! `order-manager import` writes them.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, ensure};
+use sqlx::Connection;
+use sqlx::mysql::MySqlConnection;
+
+use crate::data::{ITEMS_PER_ORDER, OrderRows, customer_id, order_rows};
+use crate::statements::{insert_orders_and_items, stored_fingerprints, upsert_summaries_at_once};
+
+#[derive(Debug, clap::Args)]
+pub struct ImportFileArgs {
+    /// Orders to write (three items each).
+    #[arg(long)]
+    orders: u64,
+    #[arg(long)]
+    customers: u64,
+    /// Prefix of the order ids, unique per file.
+    #[arg(long)]
+    prefix: String,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportCeilingArgs {
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    #[arg(long)]
+    orders: u64,
+    #[arg(long)]
+    customers: u64,
+    /// Prefix of the order ids, unique per run.
+    #[arg(long)]
+    prefix: String,
+    /// Orders per transaction: the import's chunk.
+    #[arg(long)]
+    chunk_orders: u64,
+}
+
+/// The `n`-th order of a bulk file: customers in turn, costs spread like the seeded ones.
+fn bulk_order(prefix: &str, n: u64, customers: u64) -> Result<OrderRows> {
+    let items = (0..ITEMS_PER_ORDER as u64)
+        .map(|k| {
+            let spread = n.wrapping_mul(6007).wrapping_add(k * 104_729);
+            (
+                format!("i{}", spread % 10_000),
+                (spread % 99_999 + 1) as i64,
+            )
+        })
+        .collect();
+    order_rows(
+        format!("{prefix}{n}"),
+        customer_id(n % customers, customers),
+        crate::data::BASE_TIMESTAMP_MS + n,
+        items,
+    )
+}
+
+pub fn write_file(args: &ImportFileArgs) -> Result<serde_json::Value> {
+    let file =
+        File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = BufWriter::new(file);
+    for n in 0..args.orders {
+        let order = bulk_order(&args.prefix, n, args.customers)?;
+        let items: Vec<serde_json::Value> = order
+            .items
+            .iter()
+            .map(|(item, cents)| {
+                let cost = format!("{}.{:02}", cents / 100, cents % 100);
+                Ok(serde_json::json!({
+                    "itemId": item,
+                    "costEur": serde_json::from_str::<serde_json::Value>(&cost)?,
+                }))
+            })
+            .collect::<Result<_>>()?;
+        let line = serde_json::json!({
+            "customerId": order.customer_id,
+            "orderId": order.order_id,
+            "timestamp": order.timestamp_ms.to_string(),
+            "items": items,
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    let bytes = std::fs::metadata(&args.out)?.len();
+    Ok(serde_json::json!({
+        "orders": args.orders,
+        "items": args.orders * ITEMS_PER_ORDER as u64,
+        "bytes": bytes,
+    }))
+}
+
+pub async fn ceiling(args: &ImportCeilingArgs) -> Result<serde_json::Value> {
+    let mut conn = MySqlConnection::connect(&args.database_url)
+        .await
+        .context("cannot connect to the database")?;
+    let received_at = i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )?;
+    // Built before the clock starts: the ceiling is the database's time alone.
+    let all = (0..args.orders)
+        .map(|n| bulk_order(&args.prefix, n, args.customers))
+        .collect::<Result<Vec<_>>>()?;
+    let chunk = usize::try_from(args.chunk_orders.max(1))?;
+    let started = Instant::now();
+    for orders in all.chunks(chunk) {
+        let known = stored_fingerprints(&mut conn, orders).await?;
+        ensure!(known.is_empty(), "order ids of the run are not new");
+        let mut txn = conn.begin().await?;
+        insert_orders_and_items(&mut txn, orders, received_at).await?;
+        upsert_summaries_at_once(&mut txn, orders).await?;
+        txn.commit().await?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(serde_json::json!({
+        "orders": args.orders,
+        "secs": secs,
+        "orders_per_s": args.orders as f64 / secs,
+        "items_per_s": (args.orders * ITEMS_PER_ORDER as u64) as f64 / secs,
+    }))
+}

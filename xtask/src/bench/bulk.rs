@@ -1,0 +1,147 @@
+//! `order-manager import` of a generated 1M-item NDJSON file (333,334 orders; 10,000 in a
+//! quick run) against the raw ceiling of the same orders in the same transactions, with the
+//! import's peak RSS; then `order-manager export items` of the whole store, in rows/s.
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use super::Bench;
+use super::load::{bench_tool, round};
+use super::report::Report;
+use super::rss::RssSampler;
+
+/// `order-manager import`'s transaction: the submit limit of 1000 orders (3,000 items, under
+/// the import's 5,000-item chunk).
+const CHUNK_ORDERS: u64 = 1000;
+const ITEMS_PER_ORDER: u64 = 3;
+
+pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
+    let orders: u64 = if bench.plan.quick { 10_000 } else { 333_334 };
+    let dir = bench
+        .server_binary
+        .parent()
+        .map(std::path::Path::to_path_buf);
+    let file = dir
+        .unwrap_or_default()
+        .join(format!("bench-import-{orders}.ndjson"));
+    let generated = bench_tool(
+        &bench.bench_tool,
+        &[
+            "import-file".into(),
+            "--orders".into(),
+            orders.to_string(),
+            "--customers".into(),
+            bench.plan.customers.to_string(),
+            "--prefix".into(),
+            "imp".into(),
+            "--out".into(),
+            file.display().to_string(),
+        ],
+    )?;
+    eprintln!(
+        "xtask: bench: import of {orders} orders ({} items)",
+        orders * ITEMS_PER_ORDER
+    );
+    let started = Instant::now();
+    let child = Command::new(&bench.server_binary)
+        .arg("import")
+        .arg(&file)
+        .env("DATABASE_URL", &bench.database_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run order-manager import")?;
+    let rss = RssSampler::start(child.id());
+    let output = child
+        .wait_with_output()
+        .context("cannot wait for order-manager import")?;
+    let secs = started.elapsed().as_secs_f64();
+    let peak_rss_mib = rss.take_peak_mib();
+    drop(rss);
+    std::fs::remove_file(&file).ok();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() || !stderr.contains(&format!("stored {orders} (")) {
+        bail!("order-manager import failed ({}): {stderr}", output.status);
+    }
+
+    eprintln!("xtask: bench: import raw ceiling");
+    let ceiling = bench_tool(
+        &bench.bench_tool,
+        &[
+            "import-ceiling".into(),
+            "--database-url".into(),
+            bench.database_url.clone(),
+            "--orders".into(),
+            orders.to_string(),
+            "--customers".into(),
+            bench.plan.customers.to_string(),
+            "--prefix".into(),
+            "raw".into(),
+            "--chunk-orders".into(),
+            CHUNK_ORDERS.to_string(),
+        ],
+    )?;
+    let import_orders_per_s = orders as f64 / secs;
+    let ceiling_orders_per_s = ceiling["orders_per_s"].as_f64().unwrap_or(0.0);
+    let ratio = import_orders_per_s / ceiling_orders_per_s;
+    report.set(
+        "bulk",
+        "import",
+        json!({
+            "file": generated,
+            "secs": round(secs),
+            "orders_per_s": round(import_orders_per_s),
+            "items_per_s": round(import_orders_per_s * ITEMS_PER_ORDER as f64),
+            "peak_rss_mib": round(peak_rss_mib),
+            "ceiling": ceiling,
+        }),
+    );
+    report.ratio("bulk", "import_ratio", ratio);
+    report.bar_without_latency("order-manager import (orders/s)", import_orders_per_s);
+    report.bar_without_latency("raw import ceiling (orders/s)", ceiling_orders_per_s);
+    report.target(
+        "import of 1M items: orders/s / raw multi-row INSERT orders/s",
+        "at least 0.8",
+        ratio,
+        ratio >= 0.8,
+    );
+    report.target(
+        "import of 1M items: peak RSS of order-manager import (MiB)",
+        "under 100",
+        peak_rss_mib,
+        peak_rss_mib < 100.0,
+    );
+
+    eprintln!("xtask: bench: export of every item");
+    let started = Instant::now();
+    let output = Command::new(&bench.server_binary)
+        .args(["export", "items", "--format", "csv"])
+        .env("DATABASE_URL", &bench.database_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .context("cannot run order-manager export")?;
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let rows: u64 = stderr
+        .split_whitespace()
+        .skip_while(|word| *word != "exported")
+        .nth(1)
+        .and_then(|count| count.parse().ok())
+        .filter(|_| output.status.success())
+        .with_context(|| format!("order-manager export failed ({}): {stderr}", output.status))?;
+    report.set(
+        "bulk",
+        "export",
+        json!({ "rows": rows, "secs": round(secs), "rows_per_s": round(rows as f64 / secs) }),
+    );
+    report.bar_without_latency("order-manager export items (rows/s)", rows as f64 / secs);
+    Ok(())
+}
