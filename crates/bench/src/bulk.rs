@@ -1,11 +1,13 @@
 //! The bulk import benchmark's two halves that are not the service: the file to import
 //! (NDJSON, one order of three items a line) and the raw ceiling, the same orders written with
-//! the service's statements in transactions of the import's chunk size on one connection, as
-//! `order-manager import` writes them.
+//! the service's statements in transactions of the import's chunk size, as many at once as
+//! `order-manager import` has in flight, as it writes them.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
@@ -43,6 +45,9 @@ pub struct ImportCeilingArgs {
     /// Orders per transaction: the import's chunk.
     #[arg(long)]
     chunk_orders: u64,
+    /// Transactions at once, each on its own connection: the import's pipeline.
+    #[arg(long)]
+    in_flight: usize,
 }
 
 /// The `n`-th order of a bulk file: customers in turn, costs spread like the seeded ones.
@@ -100,9 +105,6 @@ pub fn write_file(args: &ImportFileArgs) -> Result<serde_json::Value> {
 }
 
 pub async fn ceiling(args: &ImportCeilingArgs) -> Result<serde_json::Value> {
-    let mut conn = MySqlConnection::connect(&args.database_url)
-        .await
-        .context("cannot connect to the database")?;
     let received_at = i64::try_from(
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -114,14 +116,34 @@ pub async fn ceiling(args: &ImportCeilingArgs) -> Result<serde_json::Value> {
         .map(|n| bulk_order(&args.prefix, n, args.customers))
         .collect::<Result<Vec<_>>>()?;
     let chunk = usize::try_from(args.chunk_orders.max(1))?;
+    let chunks: Arc<Vec<Vec<OrderRows>>> = Arc::new(all.chunks(chunk).map(<[_]>::to_vec).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut connections = Vec::new();
+    for _ in 0..args.in_flight.max(1) {
+        connections.push(
+            MySqlConnection::connect(&args.database_url)
+                .await
+                .context("cannot connect to the database")?,
+        );
+    }
     let started = Instant::now();
-    for orders in all.chunks(chunk) {
-        let known = stored_fingerprints(&mut conn, orders).await?;
-        ensure!(known.is_empty(), "order ids of the run are not new");
-        let mut txn = conn.begin().await?;
-        insert_orders_and_items(&mut txn, orders, received_at).await?;
-        upsert_summaries_at_once(&mut txn, orders).await?;
-        txn.commit().await?;
+    let mut tasks = Vec::new();
+    for mut conn in connections {
+        let (chunks, next) = (chunks.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(orders) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let known = stored_fingerprints(&mut conn, orders).await?;
+                ensure!(known.is_empty(), "order ids of the run are not new");
+                let mut txn = conn.begin().await?;
+                insert_orders_and_items(&mut txn, orders, received_at).await?;
+                upsert_summaries_at_once(&mut txn, orders).await?;
+                txn.commit().await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
     }
     let secs = started.elapsed().as_secs_f64();
     Ok(serde_json::json!({

@@ -425,8 +425,13 @@ pub(crate) struct ProblemDetails {
     #[schema(minimum = 400, maximum = 599)]
     status: u16,
     detail: String,
-    /// Validation problems of a batch (400), every one with the order index and field path.
+    /// Validation problems of a batch (400), each with the order index and field path: the
+    /// first 100, in batch order.
+    #[schema(max_items = 100)]
     errors: Option<Vec<ProblemField>>,
+    /// How many validation problems the batch has in all (400); `errors` lists the first.
+    #[schema(rename = "errorCount")]
+    error_count: Option<usize>,
     /// The order ids already stored with other content (409).
     #[schema(rename = "conflictingOrderIds")]
     conflicting_order_ids: Option<Vec<String>>,
@@ -501,6 +506,7 @@ mod tests {
         let properties = &doc["components"]["schemas"]["ProblemDetails"]["properties"];
         let mut validation = crate::Problem::validation(
             "1 problem",
+            1,
             vec![crate::problem::ProblemField {
                 index: 0,
                 field: "orderId".into(),

@@ -32,6 +32,9 @@ struct ProblemBody {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<ProblemField>>,
+    /// Every problem found, of which `errors` lists the first.
+    #[serde(rename = "errorCount", skip_serializing_if = "Option::is_none")]
+    error_count: Option<usize>,
     #[serde(
         rename = "conflictingOrderIds",
         skip_serializing_if = "Option::is_none"
@@ -53,6 +56,7 @@ impl Problem {
             status: status.as_u16(),
             detail,
             errors: None,
+            error_count: None,
             conflicting_order_ids: None,
             retry_after_seconds: None,
             allow: None,
@@ -83,7 +87,8 @@ impl Problem {
         )
     }
 
-    pub fn validation(detail: impl Into<String>, errors: Vec<ProblemField>) -> Self {
+    /// Invalid orders: the first problems, and how many there are in all.
+    pub fn validation(detail: impl Into<String>, total: usize, errors: Vec<ProblemField>) -> Self {
         let mut problem = Self::new(
             StatusCode::BAD_REQUEST,
             "urn:order-manager:problem:validation",
@@ -91,6 +96,7 @@ impl Problem {
             detail.into(),
         );
         problem.0.errors = Some(errors);
+        problem.0.error_count = Some(total);
         problem
     }
 

@@ -123,6 +123,7 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
             SubmitLimits {
                 max_orders_per_batch: settings.max_orders_per_batch,
                 max_items_per_order: settings.max_items_per_order,
+                ..SubmitLimits::default()
             },
         ),
         list_customer_items: ListCustomerItems::new(stores.orders.clone()),

@@ -452,6 +452,11 @@ fn readyz(port: u16) -> Option<u16> {
 
 /// `CREATE DATABASE` with the MariaDB client that comes with the server.
 pub fn create_database(url: &str) -> Result<()> {
+    create_named_database(url, DATABASE)
+}
+
+/// `CREATE DATABASE name` on the server at `url` (no database in it).
+pub fn create_named_database(url: &str, name: &str) -> Result<()> {
     let port = url
         .rsplit(':')
         .next()
@@ -469,7 +474,7 @@ pub fn create_database(url: &str) -> Result<()> {
             "-e",
         ])
         .arg(format!(
-            "CREATE DATABASE {DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
         ))
         .stdin(Stdio::null())
         .output()

@@ -4,18 +4,27 @@
 //! errors and the rest is submitted again, so the valid orders of a chunk are stored atomically
 //! and nothing is stored twice when an interrupted import is simply run again.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
+
+use domain::OrderId;
 
 use crate::ports::StoreError;
 use crate::raw_input::{RawItems, RawOrder, RawOrderFields, RawValue};
 
-use super::{SubmitError, SubmitOrders};
+use super::{FieldError, SubmitError, SubmitOrders, echo};
 
 /// An order as read from a file, with the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourcedOrder {
     pub line: u64,
     pub order: RawOrder,
+}
+
+impl SourcedOrder {
+    /// The order id as written, when it is a string.
+    pub fn order_id(&self) -> Option<&str> {
+        order_id_text(&self.order)
+    }
 }
 
 /// One problem of a rejected order, as the API reports it (`field` is a path such as
@@ -72,93 +81,81 @@ impl ImportOrders {
     /// nothing of the chunk was stored and the import can be run again.
     ///
     /// `chunk` must come from a [`Chunker`]: within the batch limits and with no order id twice.
-    pub async fn import_chunk(
-        &self,
-        mut chunk: Vec<SourcedOrder>,
-    ) -> Result<ChunkReport, StoreError> {
+    pub async fn import_chunk(&self, chunk: Vec<SourcedOrder>) -> Result<ChunkReport, StoreError> {
         let mut report = ChunkReport::default();
+        // Each order validated on its own, so that every invalid one is found (a batch lists
+        // only its first problems) and the rest is validated once.
+        let mut lines = Vec::with_capacity(chunk.len());
+        let mut orders = Vec::with_capacity(chunk.len());
+        for entry in chunk {
+            let order_id = entry.order_id().map(echo);
+            match self.submit.validate_one(entry.order) {
+                Ok(order) => {
+                    lines.push(entry.line);
+                    orders.push(order);
+                }
+                Err(errors) => report.rejected.push(RejectedOrder {
+                    line: entry.line,
+                    order_id,
+                    problems: problems(errors.listed),
+                }),
+            }
+        }
         // Every round removes at least one order or ends, so this ends.
-        while !chunk.is_empty() {
-            let batch = chunk.iter().map(|entry| entry.order.clone()).collect();
-            let refused: BTreeMap<usize, Vec<ImportProblem>> =
-                match self.submit.execute(batch).await {
-                    Ok(stored) => {
-                        report.stored += stored.accepted;
-                        report.stored_items += stored.accepted_items;
-                        report.duplicates += stored.duplicates;
-                        break;
-                    }
-                    Err(SubmitError::Invalid(errors)) => {
-                        let mut by_index = BTreeMap::<usize, Vec<ImportProblem>>::new();
-                        for error in errors {
-                            by_index
-                                .entry(error.index)
-                                .or_default()
-                                .push(ImportProblem {
-                                    field: error.field,
-                                    message: error.message,
-                                });
+        while !orders.is_empty() {
+            match self.submit.store_valid(&orders).await {
+                Ok(stored) => {
+                    report.stored += stored.accepted;
+                    report.stored_items += stored.accepted_items;
+                    report.duplicates += stored.duplicates;
+                    break;
+                }
+                Err(SubmitError::Conflict(ids)) => {
+                    let ids: HashSet<OrderId> = ids.into_iter().collect();
+                    let before = orders.len();
+                    let mut index = 0;
+                    while index < orders.len() {
+                        if ids.contains(orders[index].order_id()) {
+                            let order = orders.remove(index);
+                            report.rejected.push(RejectedOrder {
+                                line: lines.remove(index),
+                                order_id: Some(order.order_id().as_str().to_owned()),
+                                problems: vec![ImportProblem {
+                                    field: "orderId".into(),
+                                    message: "already stored with different content".into(),
+                                }],
+                            });
+                        } else {
+                            index += 1;
                         }
-                        by_index
                     }
-                    Err(SubmitError::TooManyItems { index, count, max }) => BTreeMap::from([(
-                        index,
-                        vec![ImportProblem {
-                            field: "items".into(),
-                            message: format!("{count} items, over the limit of {max} per order"),
-                        }],
-                    )]),
-                    Err(SubmitError::Conflict(ids)) => {
-                        let ids: HashSet<&str> = ids.iter().map(|id| id.as_str()).collect();
-                        let conflicting: BTreeMap<usize, Vec<ImportProblem>> = chunk
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, entry)| {
-                                order_id_text(&entry.order).is_some_and(|id| ids.contains(id))
-                            })
-                            .map(|(index, _)| {
-                                (
-                                    index,
-                                    vec![ImportProblem {
-                                        field: "orderId".into(),
-                                        message: "already stored with different content".into(),
-                                    }],
-                                )
-                            })
-                            .collect();
-                        if conflicting.is_empty() {
-                            return Err(StoreError::Internal(
-                                "a conflict named no order of the chunk".into(),
-                            ));
-                        }
-                        conflicting
+                    if orders.len() == before {
+                        return Err(StoreError::Internal(
+                            "a conflict named no order of the chunk".into(),
+                        ));
                     }
-                    Err(SubmitError::Store(error)) => return Err(error),
-                    Err(error @ (SubmitError::EmptyBatch | SubmitError::TooManyOrders { .. })) => {
-                        return Err(StoreError::Internal(format!(
-                            "an import chunk broke the batch limits: {error}"
-                        )));
-                    }
-                };
-            // From the back, so that the indexes still to remove stay valid.
-            for (index, problems) in refused.into_iter().rev() {
-                if index >= chunk.len() {
+                }
+                Err(SubmitError::Store(error)) => return Err(error),
+                Err(error) => {
                     return Err(StoreError::Internal(format!(
-                        "a problem named order {index} of a chunk of {}",
-                        chunk.len()
+                        "valid orders of an import chunk were refused: {error}"
                     )));
                 }
-                let entry = chunk.remove(index);
-                report.rejected.push(RejectedOrder {
-                    line: entry.line,
-                    order_id: order_id_text(&entry.order).map(str::to_owned),
-                    problems,
-                });
             }
         }
         report.rejected.sort_by_key(|rejected| rejected.line);
         Ok(report)
     }
+}
+
+fn problems(errors: Vec<FieldError>) -> Vec<ImportProblem> {
+    errors
+        .into_iter()
+        .map(|error| ImportProblem {
+            field: error.field,
+            message: error.message,
+        })
+        .collect()
 }
 
 fn order_id_text(order: &RawOrder) -> Option<&str> {
@@ -275,6 +272,7 @@ mod tests {
             SubmitLimits {
                 max_orders_per_batch: 10,
                 max_items_per_order: 3,
+                max_listed_errors: 100,
             },
         ))
     }
@@ -321,10 +319,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_conflict_with_a_stored_order_rejects_only_that_order() {
-        let stored = match super::super::validate_batch::validate_batch(vec![raw("7", "5", 1)], 3) {
-            Ok(orders) => orders[0].fingerprint(),
-            Err(errors) => panic!("{errors:?}"),
-        };
+        let stored =
+            match super::super::validate_batch::validate_batch(vec![raw("7", "5", 1)], 3, 100) {
+                Ok(orders) => orders[0].fingerprint(),
+                Err(errors) => panic!("{errors:?}"),
+            };
         let mut store = MockOrderStore::new();
         store.expect_stored_fingerprints().returning(move |ids| {
             Ok(ids

@@ -19,4 +19,4 @@ pub use list_customer_items::{ListCustomerItems, ListItemsError};
 pub use rate_limit::{RateLimits, Throttle, ThrottleRequests, ThrottleUnavailable, Verdict};
 pub use submit_orders::{SubmitError, SubmitLimits, SubmitOrders, SubmitReport};
 pub use summarize_customers::{SummarizeCustomers, SummarizeError};
-pub use validate_batch::FieldError;
+pub use validate_batch::{FieldError, FieldErrors, MAX_ECHOED_CHARS, echo};

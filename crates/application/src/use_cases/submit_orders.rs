@@ -5,7 +5,7 @@ use std::sync::Arc;
 use domain::{Fingerprint, Order, OrderId};
 use thiserror::Error;
 
-use super::validate_batch::{FieldError, find_oversized, validate_batch};
+use super::validate_batch::{FieldError, FieldErrors, find_oversized, validate_batch};
 use crate::ports::{Clock, InsertError, OrderStore, StoreError};
 use crate::raw_input::RawOrder;
 
@@ -14,6 +14,9 @@ use crate::raw_input::RawOrder;
 pub struct SubmitLimits {
     pub max_orders_per_batch: usize,
     pub max_items_per_order: usize,
+    /// Problems of an invalid batch listed at most (all are counted): an answer never much
+    /// larger than a page, whatever the batch.
+    pub max_listed_errors: usize,
 }
 
 impl Default for SubmitLimits {
@@ -21,6 +24,7 @@ impl Default for SubmitLimits {
         Self {
             max_orders_per_batch: 1000,
             max_items_per_order: 1000,
+            max_listed_errors: 100,
         }
     }
 }
@@ -50,8 +54,8 @@ pub enum SubmitError {
         count: usize,
         max: usize,
     },
-    #[error("{} problem(s) in the batch", .0.len())]
-    Invalid(Vec<FieldError>),
+    #[error("{} problem(s) in the batch", .0.total)]
+    Invalid(FieldErrors),
     /// These order ids are already used by orders with other content (in the store or earlier
     /// in the same batch).
     #[error("order ids already used with different content: {0:?}")]
@@ -93,6 +97,27 @@ impl SubmitOrders {
         self.limits
     }
 
+    /// Validates one order exactly as [`Self::execute`] would, limits included: the order, or
+    /// its problems alone (their `index` is 0). Stores nothing.
+    pub fn validate_one(&self, order: RawOrder) -> Result<Order, FieldErrors> {
+        let max_items = self.limits.max_items_per_order;
+        if let Some(oversized) = find_oversized(std::slice::from_ref(&order), max_items) {
+            return Err(FieldErrors {
+                listed: vec![FieldError {
+                    index: 0,
+                    field: "items".into(),
+                    message: format!(
+                        "{} items, over the limit of {max_items} per order",
+                        oversized.count
+                    ),
+                }],
+                total: 1,
+            });
+        }
+        validate_batch(vec![order], max_items, self.limits.max_listed_errors)
+            .map(|mut orders| orders.remove(0))
+    }
+
     pub async fn execute(&self, batch: Vec<RawOrder>) -> Result<SubmitReport, SubmitError> {
         if batch.is_empty() {
             return Err(SubmitError::EmptyBatch);
@@ -112,10 +137,19 @@ impl SubmitOrders {
                 max: max_items,
             });
         }
-        let submitted = batch.len();
-        let orders = validate_batch(batch, max_items).map_err(SubmitError::Invalid)?;
-        let unique = collapse_repeats(orders)?;
+        let orders = validate_batch(batch, max_items, self.limits.max_listed_errors)
+            .map_err(SubmitError::Invalid)?;
+        self.store_valid(&orders).await
+    }
 
+    /// Stores the new ones of `orders`, already valid, atomically and idempotently: identical
+    /// repeats (in the batch or already stored) are duplicates; an id with other content is a
+    /// conflict for the whole batch, and nothing is stored.
+    pub async fn store_valid(&self, orders: &[Order]) -> Result<SubmitReport, SubmitError> {
+        if orders.is_empty() {
+            return Err(SubmitError::EmptyBatch);
+        }
+        let unique = collapse_repeats(orders)?;
         for _ in 0..MAX_INSERT_ATTEMPTS {
             let ids: Vec<OrderId> = unique.iter().map(|(o, _)| o.order_id().clone()).collect();
             let stored = self.store.stored_fingerprints(&ids).await?;
@@ -123,7 +157,7 @@ impl SubmitOrders {
             let mut new_orders = Vec::new();
             for (order, fingerprint) in &unique {
                 match stored.get(order.order_id()) {
-                    None => new_orders.push(order.clone()),
+                    None => new_orders.push(*order),
                     Some(existing) if existing == fingerprint => {}
                     Some(_) => conflicts.push(order.order_id().clone()),
                 }
@@ -134,11 +168,15 @@ impl SubmitOrders {
             let accepted = new_orders.len();
             let accepted_items = new_orders.iter().map(|o| o.items().len()).sum();
             if accepted > 0 {
-                match self
-                    .store
-                    .insert_new(&new_orders, self.clock.now_millis())
-                    .await
-                {
+                let received_at = self.clock.now_millis();
+                // The common case, every order new and none repeated, is written as it is.
+                let inserted = if accepted == orders.len() {
+                    self.store.insert_new(orders, received_at).await
+                } else {
+                    let new_orders: Vec<Order> = new_orders.into_iter().cloned().collect();
+                    self.store.insert_new(&new_orders, received_at).await
+                };
+                match inserted {
                     Ok(()) => {}
                     Err(InsertError::AlreadyStored) => {
                         tracing::debug!("order ids stored concurrently; looking them up again");
@@ -150,7 +188,7 @@ impl SubmitOrders {
             return Ok(SubmitReport {
                 accepted,
                 accepted_items,
-                duplicates: submitted - accepted,
+                duplicates: orders.len() - accepted,
             });
         }
         Err(StoreError::Contention("concurrent submissions of the same order ids".into()).into())
@@ -159,21 +197,21 @@ impl SubmitOrders {
 
 /// Keeps the first of identical repeats inside one batch; a repeated id with other content is
 /// a conflict.
-fn collapse_repeats(orders: Vec<Order>) -> Result<Vec<(Order, Fingerprint)>, SubmitError> {
-    let mut seen: HashMap<OrderId, Fingerprint> = HashMap::with_capacity(orders.len());
+fn collapse_repeats(orders: &[Order]) -> Result<Vec<(&Order, Fingerprint)>, SubmitError> {
+    let mut seen: HashMap<&OrderId, Fingerprint> = HashMap::with_capacity(orders.len());
     let mut unique = Vec::with_capacity(orders.len());
     let mut conflicts = Vec::new();
     for order in orders {
         let fingerprint = order.fingerprint();
-        match seen.entry(order.order_id().clone()) {
+        match seen.entry(order.order_id()) {
             Entry::Vacant(slot) => {
                 slot.insert(fingerprint);
                 unique.push((order, fingerprint));
             }
             Entry::Occupied(first) if *first.get() == fingerprint => {}
             Entry::Occupied(first) => {
-                if !conflicts.contains(first.key()) {
-                    conflicts.push(first.key().clone());
+                if !conflicts.contains(*first.key()) {
+                    conflicts.push((*first.key()).clone());
                 }
             }
         }
@@ -208,7 +246,7 @@ mod tests {
     }
 
     fn fingerprint_of(order_id: &str, cost: &str) -> Fingerprint {
-        validate_batch(vec![raw(order_id, cost)], 10).unwrap()[0].fingerprint()
+        validate_batch(vec![raw(order_id, cost)], 10, 100).unwrap()[0].fingerprint()
     }
 
     fn clock() -> Arc<MockClock> {
@@ -224,6 +262,7 @@ mod tests {
             SubmitLimits {
                 max_orders_per_batch: 3,
                 max_items_per_order: 2,
+                max_listed_errors: 100,
             },
         )
     }
@@ -322,7 +361,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(&err, SubmitError::Invalid(errors) if errors.len() == 1 && errors[0].index == 1 && errors[0].field == "items[0].costEur"),
+            matches!(&err, SubmitError::Invalid(errors) if errors.total == 1 && errors.listed[0].index == 1 && errors.listed[0].field == "items[0].costEur"),
             "{err:?}"
         );
         assert_eq!(uc.execute(vec![]).await, Err(SubmitError::EmptyBatch));

@@ -36,23 +36,41 @@ pub(crate) fn find_oversized(batch: &[RawOrder], max_items: usize) -> Option<Ove
         })
 }
 
-/// Validates every order of the batch; returns all orders or all problems.
+/// The problems of a batch: the first ones, in batch order, and how many there are in all.
+/// Only the first few are kept, so that a hostile batch (a million bad items) costs a counter,
+/// not a million messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldErrors {
+    pub listed: Vec<FieldError>,
+    pub total: usize,
+}
+
+/// Longest piece of the client's input echoed in a message (an unknown key, a number).
+pub const MAX_ECHOED_CHARS: usize = 64;
+
+/// Validates every order of the batch; returns all orders, or the first `max_listed` problems
+/// and their count.
 pub(crate) fn validate_batch(
     batch: Vec<RawOrder>,
     max_items: usize,
-) -> Result<Vec<Order>, Vec<FieldError>> {
+    max_listed: usize,
+) -> Result<Vec<Order>, FieldErrors> {
     let mut orders = Vec::with_capacity(batch.len());
-    let mut errors = Vec::new();
+    let mut errors = FieldErrors {
+        listed: Vec::new(),
+        total: 0,
+    };
     for (index, raw) in batch.into_iter().enumerate() {
         let mut report = Reporter {
             index,
             errors: &mut errors,
+            max_listed,
         };
         if let Some(order) = validate_order(raw, max_items, &mut report) {
             orders.push(order);
         }
     }
-    if errors.is_empty() {
+    if errors.total == 0 {
         Ok(orders)
     } else {
         Err(errors)
@@ -61,16 +79,38 @@ pub(crate) fn validate_batch(
 
 struct Reporter<'a> {
     index: usize,
-    errors: &'a mut Vec<FieldError>,
+    errors: &'a mut FieldErrors,
+    max_listed: usize,
 }
 
 impl Reporter<'_> {
     fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            index: self.index,
-            field: field.into(),
-            message: message.into(),
-        });
+        self.errors.total += 1;
+        if self.errors.listed.len() < self.max_listed {
+            self.errors.listed.push(FieldError {
+                index: self.index,
+                field: field.into(),
+                message: message.into(),
+            });
+        }
+    }
+}
+
+/// `text` cut to [`MAX_ECHOED_CHARS`] characters (with `...` when cut): what a message may
+/// repeat of the client's input.
+pub fn echo(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHOED_CHARS) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// An error message that may contain `input` verbatim, with that input cut short.
+fn without_long_echo(message: String, input: &str) -> String {
+    if input.chars().count() > MAX_ECHOED_CHARS {
+        message.replace(input, &echo(input))
+    } else {
+        message
     }
 }
 
@@ -83,7 +123,7 @@ fn validate_order(raw: RawOrder, max_items: usize, report: &mut Reporter) -> Opt
         }
     };
     for key in &fields.unknown_fields {
-        report.add(key.as_str(), "unknown field");
+        report.add(echo(key), "unknown field");
     }
     let customer_id = id_field(fields.customer_id, "customerId", report, CustomerId::parse);
     let order_id = id_field(fields.order_id, "orderId", report, OrderId::parse);
@@ -106,7 +146,7 @@ fn describe(value: &RawValue) -> String {
     match value {
         RawValue::Missing => "missing".into(),
         RawValue::Text(_) => "a string".into(),
-        RawValue::Number(n) => format!("the number {n}"),
+        RawValue::Number(n) => format!("the number {}", echo(n)),
         RawValue::Other(kind) => kind.to_string(),
     }
 }
@@ -118,6 +158,7 @@ fn id_field<T>(
     parse: fn(String) -> Result<T, IdError>,
 ) -> Option<T> {
     match value {
+        // An id error never repeats the id.
         RawValue::Text(text) => parse(text)
             .map_err(|e| report.add(field, format!("invalid id: {e}")))
             .ok(),
@@ -136,7 +177,7 @@ fn timestamp_field(value: RawValue, report: &mut Reporter) -> Option<OrderTimest
     const FIELD: &str = "timestamp";
     match value {
         RawValue::Text(text) | RawValue::Number(text) => OrderTimestamp::parse_digits(&text)
-            .map_err(|e| report.add(FIELD, e.to_string()))
+            .map_err(|e| report.add(FIELD, without_long_echo(e.to_string(), &text)))
             .ok(),
         RawValue::Missing => {
             report.add(FIELD, "is required");
@@ -194,12 +235,12 @@ fn item_entry(item: RawItem, position: usize, report: &mut Reporter) -> Option<L
         }
     };
     for key in &unknown_fields {
-        report.add(path(key), "unknown field");
+        report.add(path(&echo(key)), "unknown field");
     }
     let item_id = id_field(item_id, &path("itemId"), report, ItemId::parse);
     let cost = match cost_eur {
         RawValue::Number(text) => Money::parse_decimal(&text)
-            .map_err(|e| report.add(path("costEur"), e.to_string()))
+            .map_err(|e| report.add(path("costEur"), without_long_echo(e.to_string(), &text)))
             .ok(),
         RawValue::Missing => {
             report.add(path("costEur"), "is required");
@@ -263,7 +304,7 @@ mod tests {
             RawOrder::NotAnObject("string"),
             order(text("01"), RawItems::List(vec![])),
         ];
-        let errors = validate_batch(batch, 10).unwrap_err();
+        let errors = validate_batch(batch, 10, 100).unwrap_err().listed;
         let places: Vec<(usize, &str)> =
             errors.iter().map(|e| (e.index, e.field.as_str())).collect();
         assert_eq!(
@@ -290,11 +331,41 @@ mod tests {
             items: RawItems::List(vec![item(text("a"), RawValue::Number("0".into()))]),
             unknown_fields: vec![],
         };
-        let orders = validate_batch(vec![RawOrder::Object(fields.clone())], 10).unwrap();
+        let orders = validate_batch(vec![RawOrder::Object(fields.clone())], 10, 100).unwrap();
         assert_eq!(orders[0].timestamp().millis(), 1_637_245_070_513);
 
         fields.unknown_fields = vec!["costEUR".into()];
-        let errors = validate_batch(vec![RawOrder::Object(fields)], 10).unwrap_err();
-        assert_eq!(errors[0].field, "costEUR");
+        let errors = validate_batch(vec![RawOrder::Object(fields)], 10, 100).unwrap_err();
+        assert_eq!(errors.listed[0].field, "costEUR");
+    }
+
+    #[test]
+    fn lists_the_first_problems_counts_them_all_and_cuts_echoed_input() {
+        let long_key = "k".repeat(1000);
+        let long_number = format!("1.{}", "5".repeat(1000));
+        let items = (0..300)
+            .map(|_| RawItem::Object {
+                item_id: RawValue::Missing,
+                cost_eur: RawValue::Number(long_number.clone()),
+                unknown_fields: vec![long_key.clone()],
+            })
+            .collect();
+        let batch = vec![order(text("01"), RawItems::List(items))];
+        let errors = validate_batch(batch, 1000, 100).unwrap_err();
+        assert_eq!(errors.total, 900);
+        assert_eq!(errors.listed.len(), 100);
+        assert_eq!(
+            errors.listed[0].field,
+            format!("items[0].{}...", "k".repeat(64))
+        );
+        assert_eq!(errors.listed[1].field, "items[0].itemId");
+        let cost = &errors.listed[2];
+        assert_eq!(cost.field, "items[0].costEur");
+        assert!(cost.message.len() < 150, "{}", cost.message);
+        assert!(cost.message.contains("1.555"), "{}", cost.message);
+        assert_eq!(
+            errors.listed[99].field,
+            "items[33].{}...".replace("{}", &"k".repeat(64))
+        );
     }
 }

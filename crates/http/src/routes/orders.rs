@@ -69,9 +69,20 @@ pub(crate) fn submit_problem(err: SubmitError) -> Problem {
         }
         SubmitError::Invalid(errors) => {
             metrics::counter!("order_manager_validation_failures_total").increment(1);
+            let detail = if errors.total > errors.listed.len() {
+                format!(
+                    "{} problem(s) found, the first {} listed; nothing was stored",
+                    errors.total,
+                    errors.listed.len()
+                )
+            } else {
+                format!("{} problem(s) found; nothing was stored", errors.total)
+            };
             Problem::validation(
-                format!("{} problem(s) found; nothing was stored", errors.len()),
+                detail,
+                errors.total,
                 errors
+                    .listed
                     .into_iter()
                     .map(|e| ProblemField {
                         index: e.index,

@@ -9,6 +9,7 @@
 
 mod csv_orders;
 mod json_array;
+mod pipeline;
 mod progress;
 
 use std::fs::File;
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
+use application::raw_input::{RawItem, RawItems, RawOrder, RawValue};
 use application::use_cases::{
     ImportOrders, ImportProblem, RejectedOrder, SourcedOrder, SubmitLimits, SubmitOrders,
 };
@@ -28,13 +30,18 @@ use tokio::sync::mpsc;
 
 use crate::admin::stores;
 use crate::cli::{FileFormat, ImportArgs, ServeArgs};
+use pipeline::Pipeline;
 use progress::Progress;
 
 /// Items per chunk: one transaction. Large enough for multi-row statements to pay off, small
 /// enough that a chunk (and its error list) costs little memory.
 const MAX_ITEMS_PER_CHUNK: usize = 5_000;
-/// Orders parsed ahead of the database; bounds the memory of the reader's lead.
-const CHANNEL_ORDERS: usize = 64;
+/// The reader hands orders over in blocks of at most this many bytes (as parsed) or orders...
+const BLOCK_BYTES: usize = 1024 * 1024;
+const BLOCK_ORDERS: usize = 1024;
+/// ...and runs at most this many blocks ahead of the database: enough to parse the next chunks
+/// while the database writes one, a bounded amount of memory whatever the file.
+const BLOCKS_AHEAD: usize = 4;
 /// An order (a JSON element or an NDJSON line) larger than this is rejected without being held.
 const MAX_ORDER_BYTES: usize = 4 * 1024 * 1024;
 
@@ -44,6 +51,59 @@ pub enum Entry {
     Order(SourcedOrder),
     /// A record that is not an order at all (invalid JSON, a CSV row of the wrong shape).
     Unreadable(RejectedOrder),
+}
+
+impl Entry {
+    /// About the memory the parsed entry holds.
+    fn weight(&self) -> usize {
+        const PER_VALUE: usize = 32;
+        let value = |value: &RawValue| {
+            PER_VALUE
+                + match value {
+                    RawValue::Text(text) | RawValue::Number(text) => text.len(),
+                    RawValue::Missing | RawValue::Other(_) => 0,
+                }
+        };
+        match self {
+            Entry::Order(SourcedOrder {
+                order: RawOrder::Object(fields),
+                ..
+            }) => {
+                let items = match &fields.items {
+                    RawItems::List(items) => items
+                        .iter()
+                        .map(|item| match item {
+                            RawItem::Object {
+                                item_id,
+                                cost_eur,
+                                unknown_fields,
+                            } => {
+                                value(item_id)
+                                    + value(cost_eur)
+                                    + unknown_fields.iter().map(String::len).sum::<usize>()
+                            }
+                            RawItem::NotAnObject(_) => PER_VALUE,
+                        })
+                        .sum(),
+                    RawItems::Missing | RawItems::NotAList(_) => 0,
+                };
+                value(&fields.customer_id)
+                    + value(&fields.order_id)
+                    + value(&fields.timestamp)
+                    + fields.unknown_fields.iter().map(String::len).sum::<usize>()
+                    + items
+            }
+            Entry::Order(_) => PER_VALUE,
+            Entry::Unreadable(rejected) => {
+                PER_VALUE
+                    + rejected
+                        .problems
+                        .iter()
+                        .map(|problem| problem.field.len() + problem.message.len())
+                        .sum::<usize>()
+            }
+        }
+    }
 }
 
 /// The counts of the final report.
@@ -84,6 +144,7 @@ pub async fn run(settings: &ServeArgs, args: ImportArgs) -> Result<ExitCode> {
         SubmitLimits {
             max_orders_per_batch: settings.max_orders_per_batch,
             max_items_per_order: settings.max_items_per_order,
+            ..SubmitLimits::default()
         },
     ));
     let mut rejects = RejectsFile::create(rejects_path)?;
@@ -95,48 +156,66 @@ pub async fn run(settings: &ServeArgs, args: ImportArgs) -> Result<ExitCode> {
         FileFormat::Json | FileFormat::Ndjson => size,
     });
     let mut progress = Progress::new(total_bytes, read_bytes.clone());
-    let (sender, mut receiver) = mpsc::channel(CHANNEL_ORDERS);
+    let (sender, mut receiver) = mpsc::channel::<Vec<Entry>>(BLOCKS_AHEAD);
     let counter = read_bytes.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let input = Counting::new(input, counter.clone());
+        let (mut block, mut block_bytes) = (Vec::new(), 0);
         read_entries(format, input, size, &counter, |entry| {
-            sender.blocking_send(entry).is_ok()
-        })
+            block_bytes += entry.weight();
+            block.push(entry);
+            if block.len() < BLOCK_ORDERS && block_bytes < BLOCK_BYTES {
+                return true;
+            }
+            block_bytes = 0;
+            sender.blocking_send(std::mem::take(&mut block)).is_ok()
+        })?;
+        if !block.is_empty() {
+            // The receiver is gone only when the import already failed.
+            sender.blocking_send(block).ok();
+        }
+        anyhow::Ok(())
     });
 
     let mut chunker = import.chunker(MAX_ITEMS_PER_CHUNK);
+    let mut pipeline = Pipeline::new(import);
     let mut totals = Totals::default();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let stored = async {
         loop {
-            let entry = tokio::select! {
-                entry = receiver.recv() => entry,
+            let block = tokio::select! {
+                block = receiver.recv() => block,
                 _ = tick.tick() => {
                     progress.update(&totals);
                     continue;
                 }
             };
-            let Some(entry) = entry else { break };
-            totals.read += 1;
-            match entry {
-                Entry::Order(order) => {
-                    if let Some(chunk) = chunker.push(order) {
-                        store_chunk(&import, chunk, &mut totals, &mut rejects).await?;
+            let Some(block) = block else { break };
+            for entry in block {
+                totals.read += 1;
+                match entry {
+                    Entry::Order(order) => {
+                        if let Some(chunk) = chunker.push(order) {
+                            pipeline.submit(chunk, &mut totals, &mut rejects).await?;
+                            progress.update(&totals);
+                        }
                     }
-                }
-                Entry::Unreadable(rejected) => {
-                    totals.rejected += 1;
-                    rejects.write(&rejected)?;
+                    Entry::Unreadable(rejected) => {
+                        totals.rejected += 1;
+                        rejects.write(&rejected)?;
+                    }
                 }
             }
         }
         // What was read before any reading error is valid and stored all the same.
         if let Some(chunk) = chunker.finish() {
-            store_chunk(&import, chunk, &mut totals, &mut rejects).await?;
+            pipeline.submit(chunk, &mut totals, &mut rejects).await?;
         }
         anyhow::Ok(())
     }
     .await;
+    // Whatever happened, what is in flight is waited for and counted.
+    let stored = stored.and(pipeline.finish(&mut totals, &mut rejects).await);
     progress.finish();
     // The counts so far, whatever happened: an operator sees how far it got.
     report(&args.file, &totals, started.elapsed());
@@ -158,26 +237,6 @@ pub async fn run(settings: &ServeArgs, args: ImportArgs) -> Result<ExitCode> {
         }
         None => ExitCode::SUCCESS,
     })
-}
-
-async fn store_chunk(
-    import: &ImportOrders,
-    chunk: Vec<SourcedOrder>,
-    totals: &mut Totals,
-    rejects: &mut RejectsFile,
-) -> Result<()> {
-    let report = import
-        .import_chunk(chunk)
-        .await
-        .context("the database failed; nothing of the current chunk was stored, and running the same import again goes on where it stopped")?;
-    totals.stored += report.stored as u64;
-    totals.stored_items += report.stored_items as u64;
-    totals.duplicates += report.duplicates as u64;
-    totals.rejected += report.rejected.len() as u64;
-    for rejected in &report.rejected {
-        rejects.write(rejected)?;
-    }
-    Ok(())
 }
 
 fn report(file: &str, totals: &Totals, elapsed: Duration) {
