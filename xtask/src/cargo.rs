@@ -94,6 +94,24 @@ pub fn display(command: &Command) -> String {
         .join(" ")
 }
 
+/// `cargo install --locked` of a pinned `version` of `krate` into `root` (a folder of the
+/// clone's `target/`: nothing is installed outside it).
+pub fn cargo_install(krate: &str, version: &str, root: &Path) -> Result<()> {
+    run_inherited(
+        cargo([
+            "install",
+            "--locked",
+            "--quiet",
+            "--version",
+            version,
+            "--root",
+        ])
+        .arg(root)
+        .arg(krate),
+    )
+    .with_context(|| format!("cargo could not install {krate} {version} (crates.io)"))
+}
+
 /// PATH with `dir` in front, for a child that runs a tool xtask built into `target/tools`.
 pub fn path_with(dir: &Path) -> Result<OsString> {
     let rest = env::var_os("PATH").unwrap_or_default();

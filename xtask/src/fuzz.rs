@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cargo::{cargo, path_with, run_inherited, workspace_root};
+use crate::cargo::{cargo, cargo_install, path_with, run_inherited, workspace_root};
 
 /// The cargo-fuzz release installed; pinned so that every machine fuzzes the same way.
 const CARGO_FUZZ_VERSION: &str = "0.13.1";
@@ -107,19 +107,9 @@ fn install_cargo_fuzz(tools: &Path) -> Result<()> {
         "xtask: installing cargo-fuzz {CARGO_FUZZ_VERSION} into {}",
         tools.display()
     );
-    let mut install = cargo([
-        "install",
-        "cargo-fuzz",
-        "--locked",
-        "--version",
-        CARGO_FUZZ_VERSION,
-        "--root",
-    ]);
-    install.arg(tools);
-    run_inherited(&mut install).context("cargo could not install cargo-fuzz (crates.io)")
+    cargo_install("cargo-fuzz", CARGO_FUZZ_VERSION, tools)
 }
 
-/// PATH with `dir` first, so that `cargo fuzz` finds the cargo-fuzz installed in the clone.
 fn files_in(dir: &Path) -> Result<BTreeSet<PathBuf>> {
     std::fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?

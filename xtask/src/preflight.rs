@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Result, anyhow, bail};
 
-use crate::cargo::{cargo, path_with, run_inherited, workspace_root};
+use crate::cargo::{cargo, cargo_install, path_with, run_inherited, workspace_root};
 
 /// A system tool a step uses, and the Debian package that brings it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -337,18 +337,7 @@ pub fn ensure_nextest() -> Result<std::ffi::OsString> {
         eprintln!(
             "xtask: preflight: cargo-nextest is missing; building {VERSION} into target/tools"
         );
-        run_inherited(
-            cargo([
-                "install",
-                "--locked",
-                "--quiet",
-                "--version",
-                VERSION,
-                "--root",
-            ])
-            .arg(&tools)
-            .arg("cargo-nextest"),
-        )?;
+        cargo_install("cargo-nextest", VERSION, &tools)?;
     }
     Ok(path)
 }

@@ -8,13 +8,13 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use sqlx::Connection;
 use sqlx::mysql::MySqlConnection;
 
-use crate::data::{ITEMS_PER_ORDER, OrderRows, customer_id, order_rows};
+use crate::data::{ITEMS_PER_ORDER, OrderRows, now_millis, numbered_order};
 use crate::statements::{insert_orders_and_items, stored_fingerprints, upsert_summaries_at_once};
 
 #[derive(Debug, clap::Args)]
@@ -50,31 +50,12 @@ pub struct ImportCeilingArgs {
     in_flight: usize,
 }
 
-/// The `n`-th order of a bulk file: customers in turn, costs spread like the seeded ones.
-fn bulk_order(prefix: &str, n: u64, customers: u64) -> Result<OrderRows> {
-    let items = (0..ITEMS_PER_ORDER as u64)
-        .map(|k| {
-            let spread = n.wrapping_mul(6007).wrapping_add(k * 104_729);
-            (
-                format!("i{}", spread % 10_000),
-                (spread % 99_999 + 1) as i64,
-            )
-        })
-        .collect();
-    order_rows(
-        format!("{prefix}{n}"),
-        customer_id(n % customers, customers),
-        crate::data::BASE_TIMESTAMP_MS + n,
-        items,
-    )
-}
-
 pub fn write_file(args: &ImportFileArgs) -> Result<serde_json::Value> {
     let file =
         File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::new(file);
     for n in 0..args.orders {
-        let order = bulk_order(&args.prefix, n, args.customers)?;
+        let order = numbered_order(&args.prefix, n, args.customers)?;
         let items: Vec<serde_json::Value> = order
             .items
             .iter()
@@ -105,15 +86,10 @@ pub fn write_file(args: &ImportFileArgs) -> Result<serde_json::Value> {
 }
 
 pub async fn ceiling(args: &ImportCeilingArgs) -> Result<serde_json::Value> {
-    let received_at = i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )?;
+    let received_at = now_millis()?;
     // Built before the clock starts: the ceiling is the database's time alone.
     let all = (0..args.orders)
-        .map(|n| bulk_order(&args.prefix, n, args.customers))
+        .map(|n| numbered_order(&args.prefix, n, args.customers))
         .collect::<Result<Vec<_>>>()?;
     let chunk = usize::try_from(args.chunk_orders.max(1))?;
     let chunks: Arc<Vec<Vec<OrderRows>>> = Arc::new(all.chunks(chunk).map(<[_]>::to_vec).collect());

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rand::SeedableRng;
@@ -115,12 +115,7 @@ async fn submit(pool: &MySqlPool, rows: &[OrderRows]) -> Result<u64> {
     let mut retries = 0;
     let known = stored_fingerprints(&mut *pool.acquire().await?, rows).await?;
     anyhow::ensure!(known.is_empty(), "order ids of the run are not new");
-    let received_at = i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )?;
+    let received_at = crate::data::now_millis()?;
     loop {
         let result = async {
             let mut txn = pool.begin().await?;

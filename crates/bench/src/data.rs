@@ -65,6 +65,11 @@ pub fn order_rows(
 /// The `n`-th seeded order: customers in turn (so every customer has items once there are at
 /// least as many orders as customers), costs spread deterministically.
 pub fn seeded_order(n: u64, customers: u64) -> Result<OrderRows> {
+    numbered_order("s", n, customers)
+}
+
+/// The `n`-th order of a series named by `prefix`, built as [`seeded_order`] builds its own.
+pub fn numbered_order(prefix: &str, n: u64, customers: u64) -> Result<OrderRows> {
     let items = (0..ITEMS_PER_ORDER as u64)
         .map(|k| {
             let spread = n.wrapping_mul(7919).wrapping_add(k * 104_729);
@@ -75,11 +80,21 @@ pub fn seeded_order(n: u64, customers: u64) -> Result<OrderRows> {
         })
         .collect();
     order_rows(
-        format!("s{n}"),
+        format!("{prefix}{n}"),
         customer_id(n % customers, customers),
         BASE_TIMESTAMP_MS + n,
         items,
     )
+}
+
+/// Now, in epoch milliseconds: the `received_at` of the rows a ceiling writes.
+pub fn now_millis() -> Result<i64> {
+    Ok(i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )?)
 }
 
 /// An order for the ingest ceiling: a random customer, random items, an id unique to the run,

@@ -45,6 +45,9 @@ pub struct Order {
     timestamp: OrderTimestamp,
     items: Vec<LineItem>,
     total: Money,
+    /// Computed once: an order is immutable, and both the idempotency check and the store
+    /// need it.
+    fingerprint: Fingerprint,
 }
 
 impl Order {
@@ -69,12 +72,14 @@ impl Order {
             .iter()
             .try_fold(Money::ZERO, |sum, item| sum.checked_add(item.cost))
             .ok_or(OrderError::TotalOverflow)?;
+        let fingerprint = fingerprint_of(&order_id, &customer_id, timestamp, &items);
         Ok(Self {
             order_id,
             customer_id,
             timestamp,
             items,
             total,
+            fingerprint,
         })
     }
 
@@ -102,21 +107,30 @@ impl Order {
     /// (`2` or `2.00`, a timestamp as string or integer) have the same fingerprint; any change of
     /// customer, timestamp, item, cost or item order gives another one.
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut hasher = Sha256::new();
-        // Length-prefixed fields, so that no two different orders can encode to the same bytes.
-        let mut field = |bytes: &[u8]| {
-            hasher.update((bytes.len() as u64).to_be_bytes());
-            hasher.update(bytes);
-        };
-        field(self.order_id.as_str().as_bytes());
-        field(self.customer_id.as_str().as_bytes());
-        field(&self.timestamp.millis().to_be_bytes());
-        for item in &self.items {
-            field(item.item_id.as_str().as_bytes());
-            field(&item.cost.cents().to_be_bytes());
-        }
-        Fingerprint(hasher.finalize().into())
+        self.fingerprint
     }
+}
+
+fn fingerprint_of(
+    order_id: &OrderId,
+    customer_id: &CustomerId,
+    timestamp: OrderTimestamp,
+    items: &[LineItem],
+) -> Fingerprint {
+    let mut hasher = Sha256::new();
+    // Length-prefixed fields, so that no two different orders can encode to the same bytes.
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    field(order_id.as_str().as_bytes());
+    field(customer_id.as_str().as_bytes());
+    field(&timestamp.millis().to_be_bytes());
+    for item in items {
+        field(item.item_id.as_str().as_bytes());
+        field(&item.cost.cents().to_be_bytes());
+    }
+    Fingerprint(hasher.finalize().into())
 }
 
 /// A SHA-256 digest identifying an order's content; compared to detect retries vs. conflicts.

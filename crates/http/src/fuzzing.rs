@@ -22,7 +22,7 @@ use domain::{CustomerId, Fingerprint, Order, OrderId};
 use serde_json::Value;
 
 use crate::Problem;
-use crate::dto::orders::{SubmitResponse, batch_from_json};
+use crate::dto::orders::{SubmitResponse, batch_from_slice};
 
 /// The body limit the server applies unless configured otherwise.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -49,7 +49,7 @@ pub fn submit_body(body: &[u8]) -> BodyOutcome {
         if body.len() > MAX_BODY_BYTES {
             return Err(crate::json_body::too_large(MAX_BODY_BYTES));
         }
-        let batch = batch_from_json(crate::json_body::parse(body)?)?;
+        let batch = batch_from_slice(body)?;
         submitted = Some(batch.len());
         let report = run_ready(submit.execute(batch))
             .ok_or_else(|| Problem::bad_request("the use case waited on nothing: a bug"))?

@@ -29,6 +29,21 @@ impl FromRequest for JsonBody {
     type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = JsonBytes::from_request(req, payload);
+        Box::pin(async move { parse(&bytes.await?.0).map(JsonBody) })
+    }
+}
+
+/// The bytes of a JSON request body (type, encoding, size and time checked), for a route
+/// that parses them itself.
+#[derive(Debug)]
+pub(crate) struct JsonBytes(pub web::Bytes);
+
+impl FromRequest for JsonBytes {
+    type Error = Problem;
+    type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req
             .app_data::<web::Data<ApiState>>()
             .map(|state| state.limits.max_body_bytes)
@@ -58,7 +73,7 @@ impl FromRequest for JsonBody {
                         BODY_READ_TIMEOUT.as_secs()
                     ))
                 })??;
-            parse(&body).map(JsonBody)
+            Ok(JsonBytes(body.freeze()))
         })
     }
 }
@@ -116,7 +131,7 @@ pub(crate) fn parse(body: &[u8]) -> Result<Value, Problem> {
 }
 
 /// Walks a JSON document and fails at the first object that repeats a key.
-struct NoDuplicateKeys;
+pub(crate) struct NoDuplicateKeys;
 
 impl<'de> DeserializeSeed<'de> for NoDuplicateKeys {
     type Value = ();

@@ -31,9 +31,7 @@ pub use rate_limit::{RateLimitApi, rate_limit};
 /// (one JSON document, no duplicate keys, numbers kept as written): for deliveries of the same
 /// format other than HTTP, such as the bulk import. The error is the message the API would give.
 pub fn order_from_json(json: &[u8]) -> Result<application::raw_input::RawOrder, String> {
-    json_body::parse(json)
-        .map(dto::orders::raw_order)
-        .map_err(|problem| problem.detail().to_owned())
+    dto::raw_orders::order_from_slice(json).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 /// Limits of the HTTP layer itself.

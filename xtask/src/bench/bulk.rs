@@ -1,7 +1,9 @@
 //! `order-manager import` of a generated 1M-item NDJSON file (333,334 orders; 10,000 in a
-//! quick run) against the raw ceiling of the same orders in the same transactions, with the
-//! import's peak RSS; then `order-manager export items` of the whole store, in rows/s.
+//! quick run) against the raw ceiling of the same orders in the same transactions, each in an
+//! empty database of its own, with the import's peak RSS; then `order-manager export items` of
+//! the whole bench store, in rows/s.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -12,11 +14,14 @@ use super::Bench;
 use super::load::{bench_tool, round};
 use super::report::Report;
 use super::rss::RssSampler;
+use crate::cluster::{admin, create_named_database};
 
 /// `order-manager import`'s transaction: the submit limit of 1000 orders (3,000 items, under
 /// the import's 5,000-item chunk).
 const CHUNK_ORDERS: u64 = 1000;
 const ITEMS_PER_ORDER: u64 = 3;
+/// Transactions in flight, as `order-manager import` has them (its `pipeline::IN_FLIGHT`).
+const IN_FLIGHT: usize = 2;
 
 pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
     let orders: u64 = if bench.plan.quick { 10_000 } else { 333_334 };
@@ -41,53 +46,36 @@ pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
             file.display().to_string(),
         ],
     )?;
-    eprintln!(
-        "xtask: bench: import of {orders} orders ({} items)",
-        orders * ITEMS_PER_ORDER
-    );
-    let started = Instant::now();
-    let child = Command::new(&bench.server_binary)
-        .arg("import")
-        .arg(&file)
-        .env("DATABASE_URL", &bench.database_url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot run order-manager import")?;
-    let rss = RssSampler::start(child.id());
-    let output = child
-        .wait_with_output()
-        .context("cannot wait for order-manager import")?;
-    let secs = started.elapsed().as_secs_f64();
-    let peak_rss_mib = rss.take_peak_mib();
-    drop(rss);
-    std::fs::remove_file(&file).ok();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() || !stderr.contains(&format!("stored {orders} (")) {
-        bail!("order-manager import failed ({}): {stderr}", output.status);
+    // Each run writes into an empty database of its own, and the two take turns (whichever
+    // runs second finds MariaDB still busy with the first one's writes); each keeps its best.
+    let rounds = if bench.plan.quick { 1 } else { 2 };
+    let (mut secs, mut peak_rss_mib, mut ceiling) = (f64::INFINITY, 0.0_f64, json!(null));
+    let mut ceiling_orders_per_s = 0.0_f64;
+    for round in 0..rounds {
+        for ceiling_now in [round % 2 == 1, round % 2 == 0] {
+            let database = fresh_database(bench, &format!("bulk_{round}_{ceiling_now}"))?;
+            if ceiling_now {
+                eprintln!("xtask: bench: import raw ceiling, round {}", round + 1);
+                let run = import_ceiling(bench, &database, orders)?;
+                let per_s = run["orders_per_s"].as_f64().unwrap_or(0.0);
+                if per_s > ceiling_orders_per_s {
+                    ceiling_orders_per_s = per_s;
+                    ceiling = run;
+                }
+            } else {
+                eprintln!(
+                    "xtask: bench: import of {orders} orders ({} items), round {}",
+                    orders * ITEMS_PER_ORDER,
+                    round + 1
+                );
+                let (run_secs, run_rss) = import(bench, &database, &file, orders)?;
+                secs = secs.min(run_secs);
+                peak_rss_mib = peak_rss_mib.max(run_rss);
+            }
+        }
     }
-
-    eprintln!("xtask: bench: import raw ceiling");
-    let ceiling = bench_tool(
-        &bench.bench_tool,
-        &[
-            "import-ceiling".into(),
-            "--database-url".into(),
-            bench.database_url.clone(),
-            "--orders".into(),
-            orders.to_string(),
-            "--customers".into(),
-            bench.plan.customers.to_string(),
-            "--prefix".into(),
-            "raw".into(),
-            "--chunk-orders".into(),
-            CHUNK_ORDERS.to_string(),
-        ],
-    )?;
+    std::fs::remove_file(&file).ok();
     let import_orders_per_s = orders as f64 / secs;
-    let ceiling_orders_per_s = ceiling["orders_per_s"].as_f64().unwrap_or(0.0);
     let ratio = import_orders_per_s / ceiling_orders_per_s;
     report.set(
         "bulk",
@@ -98,6 +86,7 @@ pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
             "orders_per_s": round(import_orders_per_s),
             "items_per_s": round(import_orders_per_s * ITEMS_PER_ORDER as f64),
             "peak_rss_mib": round(peak_rss_mib),
+            "rounds": rounds,
             "ceiling": ceiling,
         }),
     );
@@ -144,4 +133,64 @@ pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
     );
     report.bar_without_latency("order-manager export items (rows/s)", rows as f64 / secs);
     Ok(())
+}
+
+/// An empty, migrated database on the bench's MariaDB; its URL.
+fn fresh_database(bench: &Bench, name: &str) -> Result<String> {
+    let server = bench
+        .database_url
+        .rsplit_once('/')
+        .map_or(bench.database_url.as_str(), |(server, _)| server);
+    create_named_database(server, name)?;
+    let url = format!("{server}/{name}");
+    admin(&bench.server_binary, &url, &["migrate"], None)?;
+    Ok(url)
+}
+
+/// `order-manager import` of `file`: its seconds and peak RSS (MiB).
+fn import(bench: &Bench, database: &str, file: &Path, orders: u64) -> Result<(f64, f64)> {
+    let started = Instant::now();
+    let child = Command::new(&bench.server_binary)
+        .arg("import")
+        .arg(file)
+        .env("DATABASE_URL", database)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run order-manager import")?;
+    let rss = RssSampler::start(child.id());
+    let output = child
+        .wait_with_output()
+        .context("cannot wait for order-manager import")?;
+    let secs = started.elapsed().as_secs_f64();
+    let peak_rss_mib = rss.take_peak_mib();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() || !stderr.contains(&format!("stored {orders} (")) {
+        bail!("order-manager import failed ({}): {stderr}", output.status);
+    }
+    Ok((secs, peak_rss_mib))
+}
+
+/// The same orders with the service's statements, as many transactions at once as the import.
+fn import_ceiling(bench: &Bench, database: &str, orders: u64) -> Result<serde_json::Value> {
+    bench_tool(
+        &bench.bench_tool,
+        &[
+            "import-ceiling".into(),
+            "--database-url".into(),
+            database.to_owned(),
+            "--orders".into(),
+            orders.to_string(),
+            "--customers".into(),
+            bench.plan.customers.to_string(),
+            "--prefix".into(),
+            "imp".into(),
+            "--chunk-orders".into(),
+            CHUNK_ORDERS.to_string(),
+            "--in-flight".into(),
+            IN_FLIGHT.to_string(),
+        ],
+    )
 }

@@ -224,8 +224,10 @@ fn markdown(report: &Report, title: &str, chart: &str) -> String {
     let _ = writeln!(
         md,
         "\nThe raw ceiling writes the same orders with the service's statements, 1000 orders a \
-         transaction on one connection, built before its clock starts. `export items` (CSV) of \
-         the whole store: {} rows in {} s, {} rows/s.",
+         transaction, two transactions at once as the import has them, built before its clock \
+         starts. Each run writes into an empty database of its own; import and ceiling take \
+         turns and each keeps its best round. `export items` (CSV) of the whole bench store: \
+         {} rows in {} s, {} rows/s.",
         export["rows"], export["secs"], export["rows_per_s"]
     );
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cargo::{cargo, run_inherited, workspace_root};
+use crate::cargo::{cargo_install, workspace_root};
 
 const OHA_VERSION: &str = "1.16.0";
 
@@ -25,18 +25,7 @@ pub fn ensure() -> Result<Tools> {
             "xtask: bench: building oha {OHA_VERSION} into {}",
             root.display()
         );
-        run_inherited(
-            cargo([
-                "install",
-                "--locked",
-                "--quiet",
-                "--version",
-                OHA_VERSION,
-                "--root",
-            ])
-            .arg(&root)
-            .arg("oha"),
-        )?;
+        cargo_install("oha", OHA_VERSION, &root)?;
     }
     Ok(Tools { oha })
 }

@@ -4,11 +4,11 @@ use application::ports::{
     CustomerSummary, InsertError, ItemKey, OrderStore, PurchasedItem, StoreError,
 };
 use async_trait::async_trait;
-use domain::{CustomerId, Fingerprint, ItemId, Money, Order, OrderId, OrderTimestamp};
+use domain::{CustomerId, Fingerprint, ItemId, LineItem, Money, Order, OrderId, OrderTimestamp};
 use sea_orm::sea_query::{Expr, OnConflict, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement, TransactionTrait, Value,
 };
 
 use super::entities::{customer_summaries, order_items, orders};
@@ -16,9 +16,10 @@ use super::errors::{corrupt, store_error};
 use super::first_page_reads::FirstPageReads;
 use super::resilience::SqlResilience;
 
-/// Rows per multi-row INSERT: far below the bind-parameter limits of SQLite (32766) and MySQL
-/// (65535) at six columns a row.
-const INSERT_CHUNK: usize = 1000;
+/// Rows per multi-row statement: under the bind-parameter limits of SQLite (32766) and MySQL
+/// (65535) at seven columns a row, and large enough that a batch of 1000 orders of three items
+/// is one statement per table.
+const INSERT_CHUNK: usize = 4000;
 
 /// The order store on SQLite or MySQL (`sea-orm`). Per-customer aggregates are updated in the
 /// same transaction as the orders, so summaries never need a scan of the items.
@@ -60,17 +61,13 @@ impl SqlOrderStore {
     }
 
     /// One attempt of the batch insert, in one transaction: all or nothing.
-    async fn insert_once(
-        &self,
-        orders: &[Order],
-        heads: &[orders::ActiveModel],
-        items: &[order_items::ActiveModel],
-    ) -> Result<(), InsertError> {
+    async fn insert_once(&self, orders: &[Order], received_at: i64) -> Result<(), InsertError> {
+        let backend = self.db.get_database_backend();
         // Dropping the transaction on any early return (or a timeout) rolls it back.
         let txn = self.db.begin().await.map_err(store_error)?;
-        for chunk in heads.chunks(INSERT_CHUNK) {
-            let inserted = orders::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+        for chunk in orders.chunks(INSERT_CHUNK) {
+            let inserted = txn
+                .execute_raw(insert_heads(backend, chunk, received_at))
                 .await;
             if let Err(err) = inserted {
                 return Err(match err.sql_err() {
@@ -79,9 +76,18 @@ impl SqlOrderStore {
                 });
             }
         }
+        let items: Vec<(&Order, usize, &LineItem)> = orders
+            .iter()
+            .flat_map(|order| {
+                order
+                    .items()
+                    .iter()
+                    .enumerate()
+                    .map(move |(position, item)| (order, position, item))
+            })
+            .collect();
         for chunk in items.chunks(INSERT_CHUNK) {
-            order_items::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(&txn)
+            txn.execute_raw(insert_items(backend, chunk))
                 .await
                 .map_err(store_error)?;
         }
@@ -136,34 +142,83 @@ fn ts_to_db(ts: OrderTimestamp) -> i64 {
     i64::try_from(ts.millis()).unwrap_or(i64::MAX)
 }
 
-fn order_rows(
-    order: &Order,
-    received_at: i64,
-) -> (orders::ActiveModel, Vec<order_items::ActiveModel>) {
-    let ts = ts_to_db(order.timestamp());
-    let head = orders::ActiveModel {
-        order_id: Set(order.order_id().as_str().to_owned()),
-        customer_id: Set(order.customer_id().as_str().to_owned()),
-        order_ts: Set(ts),
-        item_count: Set(i32::try_from(order.items().len()).unwrap_or(i32::MAX)),
-        total_cents: Set(order.total().cents()),
-        fingerprint: Set(order.fingerprint().to_hex()),
-        received_at: Set(received_at),
-    };
-    let items = order
-        .items()
-        .iter()
-        .enumerate()
-        .map(|(position, item)| order_items::ActiveModel {
-            customer_id: Set(order.customer_id().as_str().to_owned()),
-            order_ts: Set(ts),
-            order_id: Set(order.order_id().as_str().to_owned()),
-            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-            item_id: Set(item.item_id().as_str().to_owned()),
-            cost_cents: Set(item.cost().cents()),
-        })
-        .collect();
-    (head, items)
+/// `INSERT INTO table (columns) VALUES (?, ...), (?, ...)` for `rows` rows: written as text
+/// with bound values, not through the ORM's per-cell expressions, which took about a third of
+/// a bulk import's CPU. `?` is the placeholder of both MySQL and SQLite.
+fn multi_row_insert(
+    backend: DbBackend,
+    table: &str,
+    columns: &[&str],
+    rows: usize,
+    values: Vec<Value>,
+) -> Statement {
+    let row = format!("({})", vec!["?"; columns.len()].join(", "));
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(", "),
+        vec![row.as_str(); rows].join(", ")
+    );
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// The orders' rows (the `orders` entity's columns).
+fn insert_heads(backend: DbBackend, orders: &[Order], received_at: i64) -> Statement {
+    let mut values = Vec::with_capacity(orders.len() * 7);
+    for order in orders {
+        values.extend([
+            Value::from(order.order_id().as_str()),
+            Value::from(order.customer_id().as_str()),
+            Value::from(ts_to_db(order.timestamp())),
+            Value::from(i32::try_from(order.items().len()).unwrap_or(i32::MAX)),
+            Value::from(order.total().cents()),
+            Value::from(order.fingerprint().to_hex()),
+            Value::from(received_at),
+        ]);
+    }
+    multi_row_insert(
+        backend,
+        "orders",
+        &[
+            "order_id",
+            "customer_id",
+            "order_ts",
+            "item_count",
+            "total_cents",
+            "fingerprint",
+            "received_at",
+        ],
+        orders.len(),
+        values,
+    )
+}
+
+/// The items' rows (the `order_items` entity's columns), each with its position in its order.
+fn insert_items(backend: DbBackend, items: &[(&Order, usize, &LineItem)]) -> Statement {
+    let mut values = Vec::with_capacity(items.len() * 6);
+    for (order, position, item) in items {
+        values.extend([
+            Value::from(order.customer_id().as_str()),
+            Value::from(ts_to_db(order.timestamp())),
+            Value::from(order.order_id().as_str()),
+            Value::from(i32::try_from(*position).unwrap_or(i32::MAX)),
+            Value::from(item.item_id().as_str()),
+            Value::from(item.cost().cents()),
+        ]);
+    }
+    multi_row_insert(
+        backend,
+        "order_items",
+        &[
+            "customer_id",
+            "order_ts",
+            "order_id",
+            "position",
+            "item_id",
+            "cost_cents",
+        ],
+        items.len(),
+        values,
+    )
 }
 
 /// Items and cents to add to each customer's aggregate, in customer-id order: every writer takes
@@ -241,13 +296,9 @@ impl OrderStore for SqlOrderStore {
             return Ok(());
         }
         let received_at = i64::try_from(received_at_ms).unwrap_or(i64::MAX);
-        let (heads, items): (Vec<_>, Vec<_>) =
-            orders.iter().map(|o| order_rows(o, received_at)).unzip();
-        let items: Vec<order_items::ActiveModel> = items.into_iter().flatten().collect();
-
         // A lock conflict rolls the whole transaction back; it is run again from the start.
         self.resilience
-            .retry_transaction("insert_orders", || self.insert_once(orders, &heads, &items))
+            .retry_transaction("insert_orders", || self.insert_once(orders, received_at))
             .await
     }
 

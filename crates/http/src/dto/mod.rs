@@ -2,3 +2,4 @@
 
 pub(crate) mod customers;
 pub(crate) mod orders;
+pub(crate) mod raw_orders;

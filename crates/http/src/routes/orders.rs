@@ -2,8 +2,8 @@ use actix_web::{HttpResponse, web};
 use application::ports::StoreError;
 use application::use_cases::SubmitError;
 
-use crate::dto::orders::{SubmitResponse, batch_from_json};
-use crate::json_body::JsonBody;
+use crate::dto::orders::{SubmitResponse, batch_from_slice};
+use crate::json_body::JsonBytes;
 use crate::problem::ProblemField;
 use crate::{ApiState, Problem};
 
@@ -37,9 +37,10 @@ use crate::{ApiState, Problem};
 )]
 pub(crate) async fn submit(
     state: web::Data<ApiState>,
-    JsonBody(body): JsonBody,
+    JsonBytes(body): JsonBytes,
 ) -> Result<HttpResponse, Problem> {
-    let batch = batch_from_json(body)?;
+    let batch = batch_from_slice(&body)?;
+    drop(body);
     let report = state
         .submit_orders
         .execute(batch)

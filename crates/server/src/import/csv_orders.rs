@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use application::raw_input::{RawItem, RawItems, RawOrder, RawOrderFields, RawValue};
 use application::use_cases::{ImportProblem, RejectedOrder, SourcedOrder};
 
-use super::{Counting, Entry};
+use super::{Counting, Entry, unreadable};
 
 /// The columns, as the header names them (in any order).
 pub const COLUMNS: [&str; 5] = ["customerId", "orderId", "timestamp", "itemId", "costEur"];
@@ -299,15 +299,4 @@ fn raw_text(text: &str) -> RawValue {
     } else {
         RawValue::Text(text.to_owned())
     }
-}
-
-fn unreadable(line: u64, message: String) -> Entry {
-    Entry::Unreadable(RejectedOrder {
-        line,
-        order_id: None,
-        problems: vec![ImportProblem {
-            field: String::new(),
-            message,
-        }],
-    })
 }

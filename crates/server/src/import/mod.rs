@@ -300,6 +300,7 @@ fn too_large() -> String {
     format!("an order larger than {MAX_ORDER_BYTES} bytes")
 }
 
+/// A record that is no order, with the reason.
 fn unreadable(line: u64, message: String) -> Entry {
     Entry::Unreadable(RejectedOrder {
         line,
