@@ -41,6 +41,25 @@ fn route_of(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unmatched".to_owned())
 }
 
+/// The method as a metric label: one of the standard methods, or `OTHER`. actix accepts any
+/// method token, and every distinct label value is a series kept for the life of the process:
+/// a client inventing methods must not grow the replica's memory or Prometheus' index.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
 /// Middleware: wraps the whole app (`App::wrap(from_fn(observe))`, registered last so that it
 /// runs first).
 pub async fn observe(
@@ -51,6 +70,7 @@ pub async fn observe(
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
+    let method_label = method_label(req.method());
     let span = tracing::info_span!("request", request_id = %id, method = %method);
     let mut response = next.call(req).instrument(span.clone()).await?;
 
@@ -78,7 +98,7 @@ pub async fn observe(
         );
     });
     let labels = [
-        ("method", method),
+        ("method", method_label.to_owned()),
         ("route", route),
         ("status", status.to_string()),
     ];

@@ -186,7 +186,8 @@ pub struct AuthArgs {
 
     /// Redis for sessions shared by every replica (`redis://host:6379`); without it sessions
     /// live in this process's memory.
-    #[arg(long, env = "REDIS_URL", global = true)]
+    // A URL may hold a password: `--help` never shows the environment's value.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
 
     /// Milliseconds a Redis call may take before the request is answered 503.
@@ -219,6 +220,7 @@ pub struct DatabaseArgs {
         long = "database-url",
         env = "DATABASE_URL",
         default_value = "sqlite://data/order-manager.db?mode=rwc",
+        hide_env_values = true,
         global = true
     )]
     pub url: String,

@@ -244,6 +244,37 @@ async fn help_documents_every_setting() {
     }
 }
 
+/// Secrets in the environment never show in `--help` (of the binary or a subcommand), which
+/// ends up in terminals, CI logs and support tickets.
+#[tokio::test]
+async fn help_never_prints_secret_values_from_the_environment() {
+    let secrets = [
+        ("DATABASE_URL", "mysql://app:db-secret-value@db:3306/om"),
+        ("REDIS_URL", "redis://:redis-secret-value@redis:6379"),
+        (
+            "ORDER_MANAGER_JWT_SECRET",
+            "jwt-secret-value-of-more-than-32-bytes",
+        ),
+        (
+            "ORDER_MANAGER_JWT_PREVIOUS_KEYS",
+            "k0=previous-secret-value-of-32-bytes",
+        ),
+    ];
+    for args in [&["--help"][..], &["serve", "--help"], &["import", "--help"]] {
+        let output = Command::new(BINARY)
+            .args(args)
+            .envs(secrets)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        assert!(help.contains("DATABASE_URL"), "{args:?}:\n{help}");
+        for (name, value) in secrets {
+            assert!(!help.contains(value), "{args:?} shows {name}:\n{help}");
+        }
+    }
+}
+
 /// The same binary on MariaDB: refuses an unmigrated schema, migrates on command, then serves.
 #[tokio::test]
 async fn on_mysql_it_migrates_on_command_and_serves() {

@@ -56,6 +56,61 @@ async fn metrics_carry_route_templates_and_business_counters() {
     assert_problem(app.get("/metrics").await, StatusCode::NOT_FOUND).await;
 }
 
+/// Invented methods and paths share one label value each: the number of series does not grow
+/// with them.
+#[tokio::test]
+async fn random_methods_and_paths_do_not_grow_the_metric_series() {
+    let app = spawn_app().await;
+    let series = || async {
+        let text = app
+            .client
+            .get(format!("{}/metrics", app.metrics_address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|line| line.starts_with("http_requests_total{"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let send = |round: usize| {
+        let app = &app;
+        async move {
+            for n in 0..500 {
+                let method =
+                    reqwest::Method::from_bytes(format!("X{round}M{n}").as_bytes()).unwrap();
+                let response = app
+                    .client
+                    .request(method, format!("{}/r{round}/p{n}", app.address))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_client_error(), "{}", response.status());
+            }
+        }
+    };
+    send(1).await;
+    let after_500 = series().await;
+    send(2).await;
+    let after_1000 = series().await;
+    assert_eq!(after_500.len(), after_1000.len(), "{after_1000:#?}");
+    assert!(
+        after_1000
+            .iter()
+            .all(|line| !line.contains("X1M") && !line.contains("/r1/")),
+        "{after_1000:#?}"
+    );
+    assert!(
+        after_1000
+            .iter()
+            .any(|line| line.contains(r#"method="OTHER",route="unmatched""#)),
+        "{after_1000:#?}"
+    );
+}
+
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;
