@@ -1,11 +1,10 @@
 use actix_web::http::header::{CACHE_CONTROL, CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
 use application::use_cases::auth::{LoginError, LogoutError};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Authenticated;
-use crate::json_body::JsonBody;
+use crate::json_body::LoginBytes;
 use crate::{ApiState, Problem};
 
 /// `{"access_token":"...","token_type":"Bearer","expires_in":3600}` (RFC 6749 names).
@@ -19,10 +18,21 @@ pub(crate) struct TokenResponse {
     expires_in: u64,
 }
 
-fn text_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, Problem> {
-    body.get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| Problem::bad_request(format!("`{name}` is required and must be a string")))
+/// The login body, read straight into its fields (serde refuses a repeated one); other keys
+/// are ignored.
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+fn credentials(body: &[u8]) -> Result<Credentials, Problem> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => Problem::bad_request(format!(
+            "`username` and `password` are required strings: {e}"
+        )),
+        _ => Problem::malformed_json(format!("invalid JSON: {e}")),
+    })
 }
 
 /// `POST /auth/login {"username","password"}`: a bearer token for a new session.
@@ -52,10 +62,11 @@ fn text_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, Problem> {
 pub(crate) async fn login(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    JsonBody(body): JsonBody,
+    LoginBytes(body): LoginBytes,
 ) -> Result<HttpResponse, Problem> {
-    let username = text_field(&body, "username")?;
-    let password = text_field(&body, "password")?;
+    let Credentials { username, password } = credentials(&body)?;
+    drop(body);
+    let (username, password) = (username.as_str(), password.as_str());
     // Before the password is verified: throttled guesses cost no hashing.
     crate::rate_limit::throttle_login(&req, &state, username).await?;
     let token = state

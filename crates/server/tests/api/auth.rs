@@ -125,6 +125,35 @@ async fn malformed_login_requests_are_400() {
     }
 }
 
+/// The public login route takes at most 4 KiB, parsed straight into its two fields.
+#[tokio::test]
+async fn login_bodies_are_small_and_strict() {
+    let app = spawn_app().await;
+    let post = |body: String| {
+        app.client
+            .post(format!("{}/auth/login", app.address))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let padded = format!(
+        r#"{{"username":"alice","password":"{PASSWORD}","pad":"{}"}}"#,
+        "x".repeat(4 * 1024)
+    );
+    assert_problem(post(padded).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
+    let zeros = format!("[{}0]", "0,".repeat(1024 * 1024));
+    assert_problem(post(zeros).await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE).await;
+    let repeated = format!(r#"{{"username":"x","username":"alice","password":"{PASSWORD}"}}"#);
+    assert_problem(post(repeated).await.unwrap(), StatusCode::BAD_REQUEST).await;
+    // Just under the limit, with a key the route does not know: still a login.
+    create_user(&app.settings, "alice", PASSWORD, &[Scope::CustomersRead]).await;
+    let fitting = format!(
+        r#"{{"username":"alice","password":"{PASSWORD}","note":"{}"}}"#,
+        "x".repeat(3 * 1024)
+    );
+    assert_eq!(post(fitting).await.unwrap().status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn missing_and_malformed_credentials_are_401() {
     let app = spawn_app().await;
