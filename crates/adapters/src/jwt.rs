@@ -126,7 +126,8 @@ impl JwtTokenCodec {
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = settings.leeway_secs;
         validation.validate_exp = true;
-        validation.validate_nbf = false;
+        // Checked when present (this codec never sets it).
+        validation.validate_nbf = true;
         validation.validate_aud = true;
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
@@ -186,6 +187,10 @@ struct PeekedHeader {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    /// Explicit typing (RFC 8725, 3.11): only the `JWT` this codec writes, so that a token of
+    /// another kind signed with the same key is never taken for a session token.
+    #[serde(default)]
+    typ: Option<String>,
     /// Critical extensions: this codec understands none (RFC 7515, 4.1.11).
     #[serde(default)]
     crit: Option<serde_json::Value>,
@@ -250,6 +255,13 @@ impl TokenCodec for JwtTokenCodec {
             return Err(TokenError::WrongAlgorithm);
         }
         if header.crit.is_some() {
+            return Err(TokenError::Malformed);
+        }
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| typ.eq_ignore_ascii_case("JWT"))
+        {
             return Err(TokenError::Malformed);
         }
         let key = header
@@ -460,8 +472,40 @@ mod tests {
         let payload = payload_json(&claims());
         let without_kid = hs256_token(r#"{"alg":"HS256","typ":"JWT"}"#, &payload, SECRET_1);
         assert_eq!(codec.verify(&without_kid), Err(TokenError::UnknownKey));
-        let empty_kid = hs256_token(r#"{"alg":"HS256","kid":""}"#, &payload, SECRET_1);
+        let empty_kid = hs256_token(
+            r#"{"alg":"HS256","typ":"JWT","kid":""}"#,
+            &payload,
+            SECRET_1,
+        );
         assert_eq!(codec.verify(&empty_kid), Err(TokenError::UnknownKey));
+    }
+
+    #[test]
+    fn only_tokens_typed_jwt_and_already_valid_are_accepted() {
+        let codec = codec("k1", SECRET_1);
+        let payload = payload_json(&claims());
+        let typed = hs256_token(
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
+            &payload,
+            SECRET_1,
+        );
+        assert!(codec.verify(&typed).is_ok());
+        for header in [
+            r#"{"alg":"HS256","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"JWS","kid":"k1"}"#,
+        ] {
+            let token = hs256_token(header, &payload, SECRET_1);
+            assert_eq!(codec.verify(&token), Err(TokenError::Malformed), "{header}");
+        }
+        let mut not_yet: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        not_yet["nbf"] = serde_json::json!(get_current_timestamp() + 3600);
+        let token = hs256_token(
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
+            &not_yet.to_string(),
+            SECRET_1,
+        );
+        assert_eq!(codec.verify(&token), Err(TokenError::Malformed));
     }
 
     #[test]
