@@ -105,7 +105,15 @@ async fn readiness_follows_the_database_down_and_up() {
     assert_eq!(body["checks"]["database"], "up");
 
     proxy.cut().await;
-    let (down, took) = readyz(&app).await;
+    // A result is reused for up to a second (a flood of probes costs one ping a second).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (down, took) = loop {
+        let (response, took) = readyz(&app).await;
+        if response.status() != StatusCode::OK || Instant::now() > deadline {
+            break (response, took);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let problem = assert_problem(down, StatusCode::SERVICE_UNAVAILABLE).await;
     assert!(
         problem["detail"].as_str().unwrap().contains("database"),
