@@ -237,6 +237,25 @@ mod tests {
         assert_eq!(resolve(peer, &h, &trusted), ip("203.0.113.9"));
     }
 
+    /// The header ingress-nginx sends behind a cloud load balancer, with `use-forwarded-headers`
+    /// and `compute-full-forwarded-for`: the header it received (the client's own claims, then
+    /// the address the load balancer saw), then `$realip_remote_addr`, which is the load
+    /// balancer's address, not the controller pod's. The TCP peer is the controller pod.
+    #[test]
+    fn behind_ingress_nginx_and_a_load_balancer_both_must_be_trusted() {
+        let pod = Some(ip("10.244.3.17"));
+        let h = headers(&["198.51.100.4, 203.0.113.9, 10.0.4.20"]);
+        // Trusting the pods and the load balancer's network (proxy-real-ip-cidr): the client.
+        let both = proxies("10.244.0.0/16,10.0.0.0/16");
+        assert_eq!(resolve(pod, &h, &both), ip("203.0.113.9"));
+        // Trusting the pods only, every client would be the load balancer: one shared budget.
+        let pods_only = proxies("10.244.0.0/16");
+        assert_eq!(resolve(pod, &h, &pods_only), ip("10.0.4.20"));
+        // A client that reaches the controller directly cannot pose as another one.
+        let direct = headers(&["198.51.100.4, 192.0.2.50"]);
+        assert_eq!(resolve(pod, &direct, &both), ip("192.0.2.50"));
+    }
+
     #[test]
     fn forwarded_entries_may_carry_ports_and_be_ipv6() {
         let trusted = proxies("10.0.0.0/8");

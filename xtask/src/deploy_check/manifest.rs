@@ -61,7 +61,6 @@ pub fn get_map<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Mapping> {
 }
 
 /// A scalar as the string a program would receive in its environment.
-#[cfg(test)]
 pub fn scalar_string(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),

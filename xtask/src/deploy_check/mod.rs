@@ -6,6 +6,8 @@
 //!   manifests support and the newest the tool knows. Custom resources the tool has no schema for
 //!   are skipped and listed; a kind not in [`kubernetes::KNOWN_CUSTOM_RESOURCES`] fails (a typo
 //!   in a kind or apiVersion would otherwise be skipped silently).
+//! - `client ip`: in every overlay, the ingress-nginx controller's `proxy-real-ip-cidr` lies
+//!   within the service's trusted proxies (see [`client_ip`]).
 //! - `yamllint`: every YAML file of `deploy/` and `docker-compose.yml`, with `.yamllint`.
 //! - `compose`: `docker-compose.yml` against the Compose Specification JSON schema (vendored in
 //!   `deploy/schemas/`, no download), plus the references the schema cannot see (depends_on
@@ -20,6 +22,7 @@
 //! [`python`]. That the settings in these files are ones the binary really reads is a test:
 //! `settings_tests` (run by `cargo test -p xtask`), against the server's own clap definition.
 
+mod client_ip;
 mod compose;
 mod dockerfile;
 mod kubernetes;
@@ -57,8 +60,9 @@ pub fn run() -> Result<()> {
 pub fn run_steps(timer: &mut StepTimer) -> Result<()> {
     let root = workspace_root();
     let tools = timer.run("deploy tools", Tools::ensure)?;
-    let checks: [(&'static str, &dyn Fn() -> Result<()>); 5] = [
+    let checks: [(&'static str, &dyn Fn() -> Result<()>); 6] = [
         ("deploy kubernetes", &|| kubernetes::check(&tools, &root)),
+        ("deploy client ip", &|| client_ip::check(&tools, &root)),
         ("deploy yamllint", &|| yamllint::check(&tools, &root)),
         ("deploy compose", &|| compose::check(&tools, &root)),
         ("deploy dockerfile", &|| dockerfile::check(&tools, &root)),
