@@ -9,6 +9,11 @@ use crate::Problem;
 pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 pub(crate) const CHALLENGE: &str = r#"Bearer realm="order-manager""#;
 const INVALID_TOKEN_CHALLENGE: &str = r#"Bearer realm="order-manager", error="invalid_token""#;
+/// The detail of every 401, whatever the reason: which one (expired, bad signature, unknown
+/// key id, revoked key, ended session) goes to the log and to `auth_failures_total` only, so
+/// that a caller learns nothing about keys and sessions it does not hold.
+pub(crate) const UNAUTHORIZED_DETAIL: &str = "missing or invalid credentials: send \
+    `Authorization: Bearer <token>` (from POST /auth/login) or `X-API-Key: <key>`";
 
 enum Presented<'a> {
     Bearer(&'a str),
@@ -26,36 +31,31 @@ fn presented(headers: &HeaderMap) -> Result<Presented<'_>, Problem> {
     let (auth, second_auth) = (authorization.next(), authorization.next());
     let (key, second_key) = (api_key.next(), api_key.next());
     if second_auth.is_some() || second_key.is_some() || (auth.is_some() && key.is_some()) {
-        return Err(Problem::unauthorized(
-            "send exactly one credential: one Authorization header or one X-API-Key header",
-            CHALLENGE,
-        ));
+        tracing::info!(reason = "several credentials", "authentication failed");
+        return Err(Problem::unauthorized(UNAUTHORIZED_DETAIL, CHALLENGE));
     }
     if let Some(key) = key {
         let key = key
             .to_str()
-            .map_err(|_| Problem::unauthorized("invalid API key", CHALLENGE))?;
+            .map_err(|_| Problem::unauthorized(UNAUTHORIZED_DETAIL, CHALLENGE))?;
         return Ok(Presented::ApiKey(key.trim()));
     }
     let Some(auth) = auth else {
-        return Err(Problem::unauthorized(
-            "credentials required: a bearer token from POST /auth/login, or an X-API-Key header",
-            CHALLENGE,
-        ));
+        return Err(Problem::unauthorized(UNAUTHORIZED_DETAIL, CHALLENGE));
     };
     let value = auth
         .to_str()
-        .map_err(|_| Problem::unauthorized("malformed Authorization header", CHALLENGE))?;
+        .map_err(|_| Problem::unauthorized(UNAUTHORIZED_DETAIL, CHALLENGE))?;
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             Ok(Presented::Bearer(token.trim()))
         }
-        _ => Err(Problem::unauthorized(
-            "the Authorization header must be `Bearer <token>`",
-            CHALLENGE,
-        )),
+        _ => {
+            tracing::info!(reason = "not a bearer token", "authentication failed");
+            Err(Problem::unauthorized(UNAUTHORIZED_DETAIL, CHALLENGE))
+        }
     }
 }
 
@@ -82,7 +82,7 @@ pub(crate) async fn authenticate(
                 "invalid_token"
             });
             tracing::info!(reason = %err, "authentication failed");
-            Problem::unauthorized(err.to_string(), INVALID_TOKEN_CHALLENGE)
+            Problem::unauthorized(UNAUTHORIZED_DETAIL, INVALID_TOKEN_CHALLENGE)
         }
         AuthError::InvalidApiKey | AuthError::RevokedApiKey => {
             count_failure(if err == AuthError::RevokedApiKey {
@@ -91,7 +91,7 @@ pub(crate) async fn authenticate(
                 "invalid_api_key"
             });
             tracing::info!(reason = %err, "authentication failed");
-            Problem::unauthorized(err.to_string(), CHALLENGE)
+            Problem::unauthorized(UNAUTHORIZED_DETAIL, CHALLENGE)
         }
     })
 }

@@ -5,5 +5,5 @@
 mod credentials;
 mod middleware;
 
-pub(crate) use credentials::{CHALLENGE, count_failure};
+pub(crate) use credentials::{CHALLENGE, UNAUTHORIZED_DETAIL, count_failure};
 pub(crate) use middleware::{Authenticated, guard};

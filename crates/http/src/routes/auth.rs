@@ -78,7 +78,7 @@ pub(crate) async fn login(
             LoginError::InvalidCredentials => {
                 crate::auth::count_failure("invalid_credentials");
                 tracing::info!(reason = "invalid_credentials", "login failed");
-                Problem::unauthorized(err.to_string(), crate::auth::CHALLENGE)
+                Problem::unauthorized(crate::auth::UNAUTHORIZED_DETAIL, crate::auth::CHALLENGE)
             }
             LoginError::Unavailable(cause) => {
                 tracing::warn!(%cause, "login impossible: a dependency is down");
