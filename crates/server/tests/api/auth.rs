@@ -89,15 +89,7 @@ async fn assert_generic_with_reason(app: &TestApp, problem: &serde_json::Value, 
         "missing or invalid credentials: send `Authorization: Bearer <token>` (from POST \
          /auth/login) or `X-API-Key: <key>`"
     );
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.metrics_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     let counted = format!(r#"order_manager_auth_failures_total{{reason="{reason}"}}"#);
     assert!(metrics.contains(&counted), "no {counted} in:\n{metrics}");
 }

@@ -130,6 +130,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The Prometheus text of the app's metrics listener.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.metrics_address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn summaries(&self) -> Value {
         let response = self.get("/customers/summaries").await;
         assert_eq!(response.status(), StatusCode::OK);

@@ -25,15 +25,7 @@ async fn metrics_carry_route_templates_and_business_counters() {
         .unwrap();
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.metrics_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     for needle in [
         r#"http_requests_total{method="POST",route="/orders",status="201"}"#,
         r#"http_requests_total{method="GET",route="/customers/{customerId}/items",status="200"}"#,
@@ -62,15 +54,7 @@ async fn metrics_carry_route_templates_and_business_counters() {
 async fn random_methods_and_paths_do_not_grow_the_metric_series() {
     let app = spawn_app().await;
     let series = || async {
-        let text = app
-            .client
-            .get(format!("{}/metrics", app.metrics_address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics().await;
         text.lines()
             .filter(|line| line.starts_with("http_requests_total{"))
             .map(str::to_owned)
