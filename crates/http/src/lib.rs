@@ -52,6 +52,8 @@ pub struct ApiState {
     pub lifecycle: Lifecycle,
     pub rate_limit: RateLimitApi,
     pub limits: HttpLimits,
+    /// Whether `/docs` and `/openapi.json` are served (off where the API is not public).
+    pub docs: bool,
 }
 
 /// The authentication use cases the HTTP layer calls.
@@ -65,11 +67,14 @@ pub struct AuthApi {
 /// Registers every route, and problem+json answers for unknown paths and malformed parameters.
 pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        let docs = state.docs;
         cfg.app_data(web::Data::new(state))
             .app_data(problem::query_config())
             .app_data(problem::path_config());
         routes::register(cfg);
-        openapi::register(cfg);
+        if docs {
+            openapi::register(cfg);
+        }
     }
 }
 

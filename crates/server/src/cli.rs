@@ -378,6 +378,17 @@ pub struct ServeArgs {
     )]
     pub max_items_per_order: usize,
 
+    /// Serve the docs page (`/docs`) and the OpenAPI document (`/openapi.json`); `false` answers
+    /// 404 for both (the production overlay turns them off).
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_DOCS",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub docs: bool,
+
     /// Largest request body in bytes (more: 413).
     #[arg(
         long,

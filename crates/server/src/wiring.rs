@@ -152,6 +152,7 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
         limits: HttpLimits {
             max_body_bytes: settings.max_body_bytes,
         },
+        docs: settings.docs,
     };
     Ok(Wired {
         api,

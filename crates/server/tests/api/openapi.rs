@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 const CHECKED_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
 
@@ -79,4 +79,19 @@ async fn the_docs_page_and_its_assets_are_served_without_credentials() {
             );
         }
     }
+}
+
+/// `--docs false` (the production overlay's ORDER_MANAGER_DOCS=false): neither the page nor the
+/// document is served; the API is.
+#[tokio::test]
+async fn docs_can_be_turned_off() {
+    let app = spawn_app_with(&["--docs", "false"]).await;
+    for path in ["/openapi.json", "/docs", "/docs/"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(
+        app.get("/customers/summaries").await.status(),
+        reqwest::StatusCode::OK
+    );
 }
