@@ -53,3 +53,45 @@ pub enum RawItem {
     },
     NotAnObject(&'static str),
 }
+
+/// What one raw value costs besides its text: the enum and the string's header.
+const PER_VALUE: usize = 32;
+
+impl RawValue {
+    fn approx_bytes(&self) -> usize {
+        PER_VALUE
+            + match self {
+                RawValue::Text(text) | RawValue::Number(text) => text.len(),
+                RawValue::Missing | RawValue::Other(_) => 0,
+            }
+    }
+}
+
+impl RawOrder {
+    /// About the memory this order holds: what bounds how many are kept at once.
+    pub fn approx_bytes(&self) -> usize {
+        let RawOrder::Object(fields) = self else {
+            return PER_VALUE;
+        };
+        let keys = |keys: &[String]| keys.iter().map(|key| PER_VALUE + key.len()).sum::<usize>();
+        let items = match &fields.items {
+            RawItems::List(items) => items
+                .iter()
+                .map(|item| match item {
+                    RawItem::Object {
+                        item_id,
+                        cost_eur,
+                        unknown_fields,
+                    } => item_id.approx_bytes() + cost_eur.approx_bytes() + keys(unknown_fields),
+                    RawItem::NotAnObject(_) => PER_VALUE,
+                })
+                .sum(),
+            RawItems::Missing | RawItems::NotAList(_) => 0,
+        };
+        fields.customer_id.approx_bytes()
+            + fields.order_id.approx_bytes()
+            + fields.timestamp.approx_bytes()
+            + keys(&fields.unknown_fields)
+            + items
+    }
+}

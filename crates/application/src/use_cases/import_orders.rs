@@ -68,11 +68,13 @@ impl ImportOrders {
         Self { submit }
     }
 
-    /// A chunk builder whose chunks fit this use case's batch limits.
-    pub fn chunker(&self, max_items_per_chunk: usize) -> Chunker {
+    /// A chunk builder whose chunks fit this use case's batch limits, and hold at most about
+    /// `max_items_per_chunk` items and `max_bytes_per_chunk` bytes of raw orders.
+    pub fn chunker(&self, max_items_per_chunk: usize, max_bytes_per_chunk: usize) -> Chunker {
         Chunker::new(
             self.submit.limits().max_orders_per_batch,
             max_items_per_chunk,
+            max_bytes_per_chunk,
         )
     }
 
@@ -179,26 +181,31 @@ fn item_count(order: &RawOrder) -> usize {
 }
 
 /// Cuts a stream of orders into chunks that fit one batch: at most `max_orders` orders and
-/// about `max_items` items (an order is never split), and no order id twice, so that a repeat
+/// about `max_items` items and `max_bytes` bytes (an order is never split), and no order id
+/// twice, so that a repeat
 /// later in the file is compared with the stored order (a duplicate, or a conflict) exactly as
 /// if the two had been sent one after the other.
 #[derive(Debug)]
 pub struct Chunker {
     max_orders: usize,
     max_items: usize,
+    max_bytes: usize,
     chunk: Vec<SourcedOrder>,
     ids: HashSet<String>,
     items: usize,
+    bytes: usize,
 }
 
 impl Chunker {
-    fn new(max_orders: usize, max_items: usize) -> Self {
+    fn new(max_orders: usize, max_items: usize, max_bytes: usize) -> Self {
         Self {
             max_orders: max_orders.max(1),
             max_items: max_items.max(1),
+            max_bytes: max_bytes.max(1),
             chunk: Vec::new(),
             ids: HashSet::new(),
             items: 0,
+            bytes: 0,
         }
     }
 
@@ -206,12 +213,15 @@ impl Chunker {
     pub fn push(&mut self, entry: SourcedOrder) -> Option<Vec<SourcedOrder>> {
         let id = order_id_text(&entry.order).map(str::to_owned);
         let items = item_count(&entry.order);
+        let bytes = entry.order.approx_bytes();
         let full = !self.chunk.is_empty()
             && (self.chunk.len() >= self.max_orders
                 || self.items + items > self.max_items
+                || self.bytes + bytes > self.max_bytes
                 || id.as_ref().is_some_and(|id| self.ids.contains(id)));
         let ready = full.then(|| self.take());
         self.items += items;
+        self.bytes += bytes;
         if let Some(id) = id {
             self.ids.insert(id);
         }
@@ -227,6 +237,7 @@ impl Chunker {
     fn take(&mut self) -> Vec<SourcedOrder> {
         self.ids.clear();
         self.items = 0;
+        self.bytes = 0;
         std::mem::take(&mut self.chunk)
     }
 }
@@ -383,7 +394,7 @@ mod tests {
 
     #[test]
     fn chunks_respect_the_order_and_item_limits_and_never_repeat_an_id() {
-        let mut chunker = Chunker::new(3, 5);
+        let mut chunker = Chunker::new(3, 5, usize::MAX);
         let mut chunks = Vec::new();
         let orders = [
             ("a", 2),
@@ -419,5 +430,17 @@ mod tests {
             ]
         );
         assert!(chunker.finish().is_none());
+
+        // Few items but long ids: the byte bound cuts the chunk.
+        let long = "x".repeat(60);
+        let one = raw(&long, "1", 1).approx_bytes();
+        let mut chunker = Chunker::new(100, 100, one + one / 2);
+        let mut sizes = Vec::new();
+        for n in 0..5 {
+            let ready = chunker.push(sourced(n, raw(&format!("{long}{n}"), "1", 1)));
+            sizes.extend(ready.map(|chunk| chunk.len()));
+        }
+        sizes.extend(chunker.finish().map(|chunk| chunk.len()));
+        assert_eq!(sizes, [1, 1, 1, 1, 1]);
     }
 }

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use application::raw_input::{RawItem, RawItems, RawOrder, RawValue};
 use application::use_cases::{
     ImportOrders, ImportProblem, RejectedOrder, SourcedOrder, SubmitLimits, SubmitOrders,
 };
@@ -36,6 +35,9 @@ use progress::Progress;
 /// Items per chunk: one transaction. Large enough for multi-row statements to pay off, small
 /// enough that a chunk (and its error list) costs little memory.
 const MAX_ITEMS_PER_CHUNK: usize = 5_000;
+/// Parsed orders per chunk at most, whatever their items: a file of few huge orders (long
+/// ids, many unknown keys) still costs bounded memory.
+const MAX_BYTES_PER_CHUNK: usize = 16 * 1024 * 1024;
 /// The reader hands orders over in blocks of at most this many bytes (as parsed) or orders...
 const BLOCK_BYTES: usize = 1024 * 1024;
 const BLOCK_ORDERS: usize = 1024;
@@ -56,52 +58,13 @@ pub enum Entry {
 impl Entry {
     /// About the memory the parsed entry holds.
     fn weight(&self) -> usize {
-        const PER_VALUE: usize = 32;
-        let value = |value: &RawValue| {
-            PER_VALUE
-                + match value {
-                    RawValue::Text(text) | RawValue::Number(text) => text.len(),
-                    RawValue::Missing | RawValue::Other(_) => 0,
-                }
-        };
         match self {
-            Entry::Order(SourcedOrder {
-                order: RawOrder::Object(fields),
-                ..
-            }) => {
-                let items = match &fields.items {
-                    RawItems::List(items) => items
-                        .iter()
-                        .map(|item| match item {
-                            RawItem::Object {
-                                item_id,
-                                cost_eur,
-                                unknown_fields,
-                            } => {
-                                value(item_id)
-                                    + value(cost_eur)
-                                    + unknown_fields.iter().map(String::len).sum::<usize>()
-                            }
-                            RawItem::NotAnObject(_) => PER_VALUE,
-                        })
-                        .sum(),
-                    RawItems::Missing | RawItems::NotAList(_) => 0,
-                };
-                value(&fields.customer_id)
-                    + value(&fields.order_id)
-                    + value(&fields.timestamp)
-                    + fields.unknown_fields.iter().map(String::len).sum::<usize>()
-                    + items
-            }
-            Entry::Order(_) => PER_VALUE,
-            Entry::Unreadable(rejected) => {
-                PER_VALUE
-                    + rejected
-                        .problems
-                        .iter()
-                        .map(|problem| problem.field.len() + problem.message.len())
-                        .sum::<usize>()
-            }
+            Entry::Order(entry) => entry.order.approx_bytes(),
+            Entry::Unreadable(rejected) => rejected
+                .problems
+                .iter()
+                .map(|problem| problem.field.len() + problem.message.len())
+                .sum(),
         }
     }
 }
@@ -177,7 +140,7 @@ pub async fn run(settings: &ServeArgs, args: ImportArgs) -> Result<ExitCode> {
         anyhow::Ok(())
     });
 
-    let mut chunker = import.chunker(MAX_ITEMS_PER_CHUNK);
+    let mut chunker = import.chunker(MAX_ITEMS_PER_CHUNK, MAX_BYTES_PER_CHUNK);
     let mut pipeline = Pipeline::new(import);
     let mut totals = Totals::default();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
