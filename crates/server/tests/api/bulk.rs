@@ -161,7 +161,7 @@ fn every_format_round_trips_and_an_items_export_reimported_gives_the_same_summar
     assert_eq!(summaries(&from_ndjson), expected);
 
     // Items exported as CSV are the CSV import format; into an empty store they give the same
-    // summaries. Through standard input, with --format.
+    // summaries.
     let csv = from_json.export(&["items", "--format", "csv"]);
     assert!(csv.starts_with("customerId,orderId,timestamp,itemId,costEur\n"));
     let from_csv = Store::sqlite();
