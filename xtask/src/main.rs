@@ -60,12 +60,14 @@ enum Command {
     /// Prints the URL to export as ORDER_MANAGER_TEST_REDIS_URL, for running `cargo test` by hand
     /// in another terminal. Nothing is persisted; its files are deleted when it stops.
     Redis,
-    /// Run the server on MariaDB (data kept in `.dev/mariadb`) instead of `cargo run --release`'s SQLite.
+    /// The service as production runs it, on this machine: MariaDB, Redis, credentials, samples.
     ///
-    /// The alternative to `cargo run --release`, which uses embedded SQLite. Starts MariaDB on
-    /// 127.0.0.1 (port 3307 unless --port), creates the database `order_manager` if missing,
-    /// runs `cargo run --release -p order-manager-server -- serve --migrate` with DATABASE_URL
-    /// pointing at it, and stops MariaDB when the server exits.
+    /// Starts a private MariaDB (port 3307) and Redis (port 6380) whose data persists under
+    /// `.dev/` (`--reset` wipes it), migrates, ensures the user `admin` and an API key exist,
+    /// loads `--seed N` sample orders, and runs the server (the build `cargo run --release`
+    /// makes, or `--debug`) wired to both, with a signing secret stable across restarts. Once
+    /// it is ready it prints the credentials and `curl` lines to paste. Ctrl-C stops all three;
+    /// a stack a crashed run left behind is stopped on the next start.
     ///
     /// The alternative with containers: `docker compose up -d --build` runs the whole stack
     /// (Percona Server, Redis, two replicas behind nginx with TLS, and the observability stack)

@@ -184,6 +184,11 @@ impl MariaDb {
         format!("mysql://root@127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The version the server announced, such as `10.11.19-MariaDB-0+deb12u1`.
     pub fn server_version(&self) -> &str {
         &self.server_version

@@ -2,8 +2,9 @@
 //! `cargo xtask redis`, which keeps one running for `cargo test` by hand.
 //!
 //! Why private: tests then never depend on, or damage, the machine's own Redis (port 6379) or
-//! its data, and every CI run starts from an empty server. Nothing is persisted (`--save ""
-//! --appendonly no`), and every file the server writes goes to a temporary directory.
+//! its data, and every CI run starts from an empty server. A throwaway server persists nothing
+//! (`--save "" --appendonly no`) and writes every file to a temporary directory; the one of
+//! `cargo xtask dev` keeps an append-only file in its own directory.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -63,7 +64,7 @@ impl Redis {
         let mut attempt = 1;
         loop {
             let port = free_port()?;
-            match start(&binary, runtime_dir.path(), &log, port) {
+            match start(&binary, runtime_dir.path(), &log, port, Persistence::None) {
                 Ok(child) => {
                     return Ok(Self {
                         child,
@@ -83,6 +84,32 @@ impl Redis {
                 Err(StartError::Other(err)) => return Err(err),
             }
         }
+    }
+
+    /// Starts a server on `port` whose data (an append-only file) lives in `dir`, created if
+    /// missing, so that sessions survive a restart.
+    pub fn start_persistent(dir: &Path, port: u16) -> Result<Self> {
+        let binary = locate_server()?;
+        fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+        let log = dir.join("redis.log");
+        match start(&binary, dir, &log, port, Persistence::AppendOnly) {
+            Ok(child) => Ok(Self {
+                child,
+                port,
+                log,
+                runtime_dir: None,
+                stopped: false,
+            }),
+            Err(StartError::PortTaken) => {
+                bail!("port {port} on 127.0.0.1 is already in use; pick another one")
+            }
+            Err(StartError::Other(err)) => Err(err),
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -211,15 +238,27 @@ fn socket_path(dir: &Path) -> PathBuf {
     dir.join("redis.sock")
 }
 
+/// What a server keeps on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Persistence {
+    /// Nothing: a throwaway server for tests.
+    None,
+    /// Every write, in an append-only file in its directory (`cargo xtask dev`).
+    AppendOnly,
+}
+
 /// The server's command line: no config file, so nothing from /etc/redis applies.
-fn command(binary: &Path, dir: &Path, log: &Path, port: u16) -> Command {
+fn command(binary: &Path, dir: &Path, log: &Path, port: u16, persistence: Persistence) -> Command {
+    let append_only = match persistence {
+        Persistence::None => "no",
+        Persistence::AppendOnly => "yes",
+    };
     let mut command = Command::new(binary);
     command
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1"])
-        // Persist nothing: a throwaway server for tests.
         .args(["--save", ""])
-        .args(["--appendonly", "no"])
+        .args(["--appendonly", append_only])
         .args(["--daemonize", "no"])
         .arg("--dir")
         .arg(dir)
@@ -233,8 +272,14 @@ fn command(binary: &Path, dir: &Path, log: &Path, port: u16) -> Command {
 }
 
 /// Starts redis-server and waits until it answers PING.
-fn start(binary: &Path, dir: &Path, log: &Path, port: u16) -> Result<Child, StartError> {
-    let mut command = command(binary, dir, log, port);
+fn start(
+    binary: &Path,
+    dir: &Path,
+    log: &Path,
+    port: u16,
+    persistence: Persistence,
+) -> Result<Child, StartError> {
+    let mut command = command(binary, dir, log, port, persistence);
     // Where this attempt's part of the (appended-to) log starts.
     let log_start = fs::metadata(log).map_or(0, |metadata| metadata.len());
     // stderr goes to the log too: errors in the arguments are printed before the log is opened.
@@ -402,6 +447,7 @@ mod tests {
             dir,
             &dir.join("redis.log"),
             6390,
+            Persistence::None,
         );
         let args: Vec<String> = command
             .get_args()

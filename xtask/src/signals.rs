@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::io;
-use std::process::{Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
@@ -88,15 +88,26 @@ pub fn wait(timeout: Duration) -> Option<Received> {
 
 /// Spawns `command` and waits for it, registered as the child to pass SIGTERM on to.
 pub fn run_in_foreground(command: &mut Command) -> Result<ExitStatus> {
+    let child = spawn_foreground(command)?;
+    wait_foreground(child)
+}
+
+/// Spawns `command` as the child to pass SIGTERM on to; end with [`wait_foreground`].
+pub fn spawn_foreground(command: &mut Command) -> Result<Child> {
     if let Some(signal) = received() {
         bail!("interrupted by {signal}");
     }
-    let mut child = command.spawn()?;
+    let child = command.spawn()?;
     *lock(&FOREGROUND_CHILD) = Some(child.id());
     // A SIGTERM that arrived between the check above and the registration was not passed on.
     if received().is_some_and(|signal| signal.0 != SIGINT) {
         terminate_tree(child.id());
     }
+    Ok(child)
+}
+
+/// Waits for the child of [`spawn_foreground`] and unregisters it.
+pub fn wait_foreground(mut child: Child) -> Result<ExitStatus> {
     let status = child.wait();
     *lock(&FOREGROUND_CHILD) = None;
     Ok(status?)

@@ -438,7 +438,7 @@ impl Drop for Replica {
 }
 
 /// The status of `GET /readyz` on a replica, over plain HTTP/1.1 from 127.0.0.1.
-fn readyz(port: u16) -> Option<u16> {
+pub fn readyz(port: u16) -> Option<u16> {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;

@@ -6,6 +6,7 @@
 mod auth;
 mod binary;
 mod bulk;
+mod dev_stack;
 mod faults;
 mod helpers;
 mod hostile_input;

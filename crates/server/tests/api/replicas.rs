@@ -286,7 +286,7 @@ fn redis_server_binary() -> PathBuf {
         .expect("redis-server is not in PATH nor /usr/bin: install it (`apt-get install redis-server`), as `cargo xtask ci` needs")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
         .local_addr()
