@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::body_budget::BodyReservation;
 use crate::{ApiState, Problem};
 
 /// The longest a client may take to send the whole body (a few MiB at most): a client that
@@ -20,9 +21,10 @@ use crate::{ApiState, Problem};
 const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The bytes of a JSON request body (type, encoding, size and time checked), for a route
-/// that parses them itself.
+/// that parses them itself, and their reservation in the process's [`BodyBudget`]: keep it
+/// (bound to a named variable) until the request is done with what it parsed from them.
 #[derive(Debug)]
-pub(crate) struct JsonBytes(pub web::Bytes);
+pub(crate) struct JsonBytes(pub web::Bytes, pub BodyReservation);
 
 impl FromRequest for JsonBytes {
     type Error = Problem;
@@ -41,9 +43,9 @@ impl FromRequest for JsonBytes {
 /// route is public.
 pub(crate) const LOGIN_BODY_LIMIT: usize = 4 * 1024;
 
-/// The bytes of a login body: at most [`LOGIN_BODY_LIMIT`].
+/// The bytes of a login body: at most [`LOGIN_BODY_LIMIT`], and their reservation.
 #[derive(Debug)]
-pub(crate) struct LoginBytes(pub web::Bytes);
+pub(crate) struct LoginBytes(pub web::Bytes, pub BodyReservation);
 
 impl FromRequest for LoginBytes {
     type Error = Problem;
@@ -51,21 +53,31 @@ impl FromRequest for LoginBytes {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let read = read_body(req, payload, LOGIN_BODY_LIMIT);
-        Box::pin(async move { read.await.map(|JsonBytes(bytes)| LoginBytes(bytes)) })
+        Box::pin(async move {
+            read.await
+                .map(|JsonBytes(bytes, reservation)| LoginBytes(bytes, reservation))
+        })
     }
 }
 
 /// Reads a JSON body of at most `limit` bytes: a larger one is answered 413 as soon as it is
-/// declared or read past the limit, never held.
+/// declared or read past the limit, never held; one that does not fit in the body budget now
+/// is answered 503 before any of it is read.
 fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
 ) -> LocalBoxFuture<'static, Result<JsonBytes, Problem>> {
-    let checked = check_headers(req, limit);
+    let reserved = check_headers(req, limit).and_then(|declared| {
+        let state = req
+            .app_data::<web::Data<ApiState>>()
+            .ok_or_else(Problem::internal)?;
+        // An undeclared size (chunked) may be anything up to the limit.
+        state.body_budget.reserve(declared.unwrap_or(limit))
+    });
     let mut payload = payload.take();
     Box::pin(async move {
-        checked?;
+        let reservation = reserved?;
         let read = async {
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
@@ -86,7 +98,7 @@ fn read_body(
                     BODY_READ_TIMEOUT.as_secs()
                 ))
             })??;
-        Ok(JsonBytes(body.freeze()))
+        Ok(JsonBytes(body.freeze(), reservation))
     })
 }
 
@@ -96,7 +108,8 @@ pub(crate) fn too_large(limit: usize) -> Problem {
     ))
 }
 
-fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), Problem> {
+/// Checks the type, encoding and declared size; returns the declared size, if any.
+fn check_headers(req: &HttpRequest, limit: usize) -> Result<Option<usize>, Problem> {
     let is_json = match req.mime_type() {
         Ok(Some(mime)) => {
             mime.type_() == "application"
@@ -121,10 +134,12 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), Problem> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit));
+    match declared {
+        Some(n) if n > limit as u64 => Err(too_large(limit)),
+        // Not larger than `limit`, so it fits.
+        Some(n) => Ok(Some(usize::try_from(n).unwrap_or(limit))),
+        None => Ok(None),
     }
-    Ok(())
 }
 
 /// Parses strictly: valid UTF-8 JSON, one document, no duplicate keys in any object. Nesting is

@@ -2,6 +2,7 @@
 //! cases. Knows no adapter: the server hands in ready-made use cases.
 
 mod auth;
+mod body_budget;
 mod client_ip;
 mod dto;
 /// The `POST /orders` body path as one call, for the fuzzer and its corpus replay.
@@ -20,6 +21,7 @@ use actix_web::web;
 use application::use_cases::auth::{Authenticate, Login, Logout};
 use application::use_cases::{CheckReadiness, ListCustomerItems, SubmitOrders, SummarizeCustomers};
 
+pub use body_budget::BodyBudget;
 pub use client_ip::{ClientIp, TrustedProxies};
 pub use lifecycle::Lifecycle;
 pub use observability::{REQUEST_ID_HEADER, RequestId, observe};
@@ -52,6 +54,8 @@ pub struct ApiState {
     pub lifecycle: Lifecycle,
     pub rate_limit: RateLimitApi,
     pub limits: HttpLimits,
+    /// Request-body bytes held at once by every request together (beyond: 503).
+    pub body_budget: BodyBudget,
     /// Whether `/docs` and `/openapi.json` are served (off where the API is not public).
     pub docs: bool,
 }

@@ -398,6 +398,17 @@ pub struct ServeArgs {
     )]
     pub max_body_bytes: usize,
 
+    /// Request-body bytes held at once by all requests together: each reserves its declared
+    /// size until it is answered; beyond this a request is answered 503 with Retry-After before
+    /// its body is read. At least --max-body-bytes.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_MAX_INFLIGHT_BODY_BYTES",
+        default_value_t = 64 * 1024 * 1024,
+        global = true
+    )]
+    pub max_inflight_body_bytes: usize,
+
     /// HTTP worker threads (0: one per CPU core).
     #[arg(
         long,

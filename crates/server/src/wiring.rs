@@ -24,7 +24,7 @@ use application::use_cases::auth::{
 use application::use_cases::{
     CheckReadiness, ListCustomerItems, SubmitLimits, SubmitOrders, SummarizeCustomers,
 };
-use http_api::{ApiState, AuthApi, HttpLimits, Lifecycle};
+use http_api::{ApiState, AuthApi, BodyBudget, HttpLimits, Lifecycle};
 use rand::RngCore;
 
 use crate::cli::{AuthArgs, ServeArgs};
@@ -107,6 +107,14 @@ pub struct Wired {
 }
 
 pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
+    if settings.max_inflight_body_bytes < settings.max_body_bytes {
+        // A body of the largest size could then never be read: every such request a 503.
+        bail!(
+            "--max-inflight-body-bytes ({}) must be at least --max-body-bytes ({})",
+            settings.max_inflight_body_bytes,
+            settings.max_body_bytes
+        );
+    }
     let hasher = password_hasher()?;
     let tokens = token_codec(&settings.auth, &settings.database.url)?;
     let (sessions, shared_sessions) = session_store(&settings.auth)?;
@@ -152,6 +160,7 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
         limits: HttpLimits {
             max_body_bytes: settings.max_body_bytes,
         },
+        body_budget: BodyBudget::new(settings.max_inflight_body_bytes),
         docs: settings.docs,
     };
     Ok(Wired {

@@ -62,7 +62,7 @@ fn credentials(body: &[u8]) -> Result<Credentials, Problem> {
 pub(crate) async fn login(
     req: HttpRequest,
     state: web::Data<ApiState>,
-    LoginBytes(body): LoginBytes,
+    LoginBytes(body, _reserved): LoginBytes,
 ) -> Result<HttpResponse, Problem> {
     let Credentials { username, password } = credentials(&body)?;
     drop(body);

@@ -37,7 +37,8 @@ use crate::{ApiState, Problem};
 )]
 pub(crate) async fn submit(
     state: web::Data<ApiState>,
-    JsonBytes(body): JsonBytes,
+    // The reservation is held until the answer: the parsed batch counts against the budget too.
+    JsonBytes(body, _reserved): JsonBytes,
 ) -> Result<HttpResponse, Problem> {
     let batch = batch_from_slice(&body)?;
     drop(body);

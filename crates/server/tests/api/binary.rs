@@ -229,6 +229,7 @@ async fn help_documents_every_setting() {
         "ORDER_MANAGER_BIND",
         "DATABASE_URL",
         "ORDER_MANAGER_MAX_BODY_BYTES",
+        "ORDER_MANAGER_MAX_INFLIGHT_BODY_BYTES",
         "ORDER_MANAGER_MAX_ORDERS_PER_BATCH",
         "ORDER_MANAGER_MAX_ITEMS_PER_ORDER",
         "ORDER_MANAGER_JWT_SECRET",

@@ -5,6 +5,7 @@
 
 mod auth;
 mod binary;
+mod body_budget;
 mod bulk;
 mod dev_stack;
 mod faults;
