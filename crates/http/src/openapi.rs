@@ -236,7 +236,7 @@ const PAGINATED: [&str; 2] = ["listCustomerItems", "summarizeCustomers"];
 const TOO_MANY: &str = "Rate limited (per client IP; `POST /auth/login` also per username)";
 const UNAUTHORIZED: &str = "Missing or invalid credentials";
 const FORBIDDEN: &str = "The credentials lack the scope this operation needs";
-const UNAVAILABLE: &str = "A dependency (database, session store, rate limiter) is unavailable";
+const UNAVAILABLE: &str = "A dependency (database, session store, rate limiter) is unavailable, or the server holds as many request bodies as it may (`ORDER_MANAGER_MAX_INFLIGHT_BODY_BYTES`)";
 
 const RETRY_AFTER: (&str, &str, bool) = ("Retry-After", "Seconds to wait before retrying", true);
 const WWW_AUTHENTICATE: (&str, &str, bool) = (
