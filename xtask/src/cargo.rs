@@ -30,7 +30,27 @@ where
     command
         .args(args.into_iter().map(Into::into))
         .current_dir(workspace_root());
+    for (name, _) in env::vars_os() {
+        if name.to_str().is_some_and(is_package_variable) {
+            command.env_remove(name);
+        }
+    }
     command
+}
+
+/// Whether `name` is one of the variables `cargo run` sets for the package it runs (xtask).
+///
+/// Why they are removed: build scripts that watch them (ring's does, `CARGO_PKG_NAME` among
+/// others) would see xtask's values, so every build started by xtask would differ from the same
+/// command typed in a shell, and each would rebuild what the other built: `cargo xtask dev`
+/// after `cargo run --release` recompiled ring, rustls and sqlx.
+fn is_package_variable(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR"
+        )
 }
 
 /// How a step gets the debug build of the server.
@@ -117,4 +137,30 @@ pub fn path_with(dir: &Path) -> Result<OsString> {
     let rest = env::var_os("PATH").unwrap_or_default();
     let paths = std::iter::once(dir.to_path_buf()).chain(env::split_paths(&rest));
     env::join_paths(paths).context("a PATH entry contains a separator")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_variables_of_the_running_package_are_removed() {
+        for name in [
+            "CARGO_PKG_NAME",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_CRATE_NAME",
+            "OUT_DIR",
+        ] {
+            assert!(is_package_variable(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "PATH",
+        ] {
+            assert!(!is_package_variable(name), "{name}");
+        }
+    }
 }

@@ -127,7 +127,7 @@ impl MariaDb {
         TcpListener::bind((Ipv4Addr::LOCALHOST, port)).with_context(|| {
             format!(
                 "port {port} on 127.0.0.1 is already in use (another `cargo xtask dev`?); \
-                 pick another one with --port"
+                 pick another one with --mariadb-port"
             )
         })?;
         if !data_dir.join("mysql").is_dir() {
@@ -156,7 +156,9 @@ impl MariaDb {
                 runtime_dir,
             )),
             Err(StartError::PortTaken) => {
-                bail!("port {port} on 127.0.0.1 is already in use; pick another one with --port")
+                bail!(
+                    "port {port} on 127.0.0.1 is already in use; pick another one with --mariadb-port"
+                )
             }
             Err(StartError::Other(err)) => Err(err),
         }

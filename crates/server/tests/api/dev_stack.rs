@@ -59,7 +59,19 @@ impl DevStack {
     fn start(dir: &Path, ports: Ports) -> Self {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut child = Command::new(cargo)
+        let mut command = Command::new(cargo);
+        // The variables cargo sets for this test (CARGO_PKG_NAME, ...) reach build scripts that
+        // watch them: passed on, `cargo xtask` would rebuild xtask's dependencies here.
+        for (name, _) in std::env::vars() {
+            if name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || name == "CARGO_CRATE_NAME"
+                || name == "CARGO_PRIMARY_PACKAGE"
+            {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
             .current_dir(workspace)
             .args(["xtask", "dev", "--seed", &SEED.to_string()])
             .arg("--dir")
