@@ -14,7 +14,7 @@ use domain::Password;
 use tokio::sync::Semaphore;
 
 fn closed() -> HashingError {
-    HashingError("the hashing queue is closed".to_owned())
+    HashingError::Failed("the hashing queue is closed".to_owned())
 }
 
 /// Memory cost in KiB (19 MiB, OWASP's recommendation for Argon2id with t = 2).
@@ -24,32 +24,75 @@ pub const T_COST: u32 = 2;
 /// Degree of parallelism.
 pub const P_COST: u32 = 1;
 
+/// Places in the hashing queue per core, besides the hash each core runs: a burst of logins
+/// waits a little; a flood is refused at once instead of queueing without end.
+pub const QUEUED_PER_CORE: usize = 2;
+
 /// Argon2id hasher. Verification takes its parameters from the stored PHC string, so hashes made
 /// with older (other) parameters still verify.
 #[derive(Clone)]
 pub struct Argon2PasswordHasher {
     argon2: Argon2<'static>,
     dummy: PasswordHash,
-    /// Each hash holds 19 MiB and a core for tens of milliseconds: a login flood must queue
-    /// here rather than fill tokio's blocking pool (512 threads, ~10 GiB).
-    permits: Arc<Semaphore>,
+    /// Each hash holds 19 MiB and a core for tens of milliseconds: at most this many run at
+    /// once, rather than filling tokio's blocking pool (512 threads, ~10 GiB).
+    running: Arc<Semaphore>,
+    /// Hashes running or waiting for a `running` permit; none left: [`HashingError::Busy`].
+    admitted: Arc<Semaphore>,
 }
 
 impl Argon2PasswordHasher {
     /// Builds the hasher and precomputes the dummy hash (of a random password) once. That costs
-    /// one hash (~tens of milliseconds): call it at start-up, not per request.
+    /// one hash (~tens of milliseconds): call it at start-up, not per request. One hash runs per
+    /// core, and [`QUEUED_PER_CORE`] per core wait.
     pub fn new() -> Result<Self, HashingError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::with_capacity(cores, cores * QUEUED_PER_CORE)
+    }
+
+    /// A hasher that runs `running` hashes at once and lets `queued` more wait.
+    pub fn with_capacity(running: usize, queued: usize) -> Result<Self, HashingError> {
         let params = Params::new(M_COST_KIB, T_COST, P_COST, None)
-            .map_err(|e| HashingError(format!("invalid Argon2 parameters: {e}")))?;
+            .map_err(|e| HashingError::Failed(format!("invalid Argon2 parameters: {e}")))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let random_password: [u8; 32] = rand::random();
         let dummy = hash_with(&argon2, &random_password)?;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let running = running.max(1);
         Ok(Self {
             argon2,
             dummy,
-            permits: Arc::new(Semaphore::new(cores)),
+            running: Arc::new(Semaphore::new(running)),
+            admitted: Arc::new(Semaphore::new(running + queued)),
         })
+    }
+
+    /// Runs `work` on the blocking pool once admitted and given a core.
+    ///
+    /// Both permits move into the blocking task: if the request is abandoned (client gone,
+    /// timeout) while its hash runs, the slot stays taken until the hash is done, so abandoned
+    /// requests cannot pile up more hashes than there are slots.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Argon2<'static>) -> Result<T, HashingError> + Send + 'static,
+    ) -> Result<T, HashingError> {
+        let admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| HashingError::Busy)?;
+        let running = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| closed())?;
+        let argon2 = self.argon2.clone();
+        tokio::task::spawn_blocking(move || {
+            let _held = (admitted, running);
+            work(&argon2)
+        })
+        .await
+        .map_err(|e| HashingError::Failed(format!("the hashing task failed: {e}")))?
     }
 }
 
@@ -67,24 +110,16 @@ impl fmt::Debug for Argon2PasswordHasher {
 #[async_trait]
 impl PasswordHasher for Argon2PasswordHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashingError> {
-        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
-        let argon2 = self.argon2.clone();
         let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_with(&argon2, password.expose().as_bytes()))
+        self.run(move |argon2| hash_with(argon2, password.expose().as_bytes()))
             .await
-            .map_err(|e| HashingError(format!("the hashing task failed: {e}")))?
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashingError> {
-        let _permit = self.permits.acquire().await.map_err(|_| closed())?;
-        let argon2 = self.argon2.clone();
         let password = password.clone();
         let hash = hash.clone();
-        tokio::task::spawn_blocking(move || {
-            verify_with(&argon2, password.expose().as_bytes(), hash.as_str())
-        })
-        .await
-        .map_err(|e| HashingError(format!("the verification task failed: {e}")))?
+        self.run(move |argon2| verify_with(argon2, password.expose().as_bytes(), hash.as_str()))
+            .await
     }
 
     fn dummy_hash(&self) -> PasswordHash {
@@ -97,12 +132,12 @@ fn hash_with(argon2: &Argon2<'_>, password: &[u8]) -> Result<PasswordHash, Hashi
     argon2
         .hash_password(password)
         .map(|phc| PasswordHash::new(phc.to_string()))
-        .map_err(|e| HashingError(format!("argon2 hashing failed: {e}")))
+        .map_err(|e| HashingError::Failed(format!("argon2 hashing failed: {e}")))
 }
 
 /// `Ok(false)` on a mismatch; `Err` when the stored hash cannot be used at all.
 fn verify_with(argon2: &Argon2<'_>, password: &[u8], stored: &str) -> Result<bool, HashingError> {
-    let malformed = || HashingError("the stored password hash is malformed".to_owned());
+    let malformed = || HashingError::Failed("the stored password hash is malformed".to_owned());
     let parsed = phc::PasswordHash::new(stored).map_err(|_| malformed())?;
     // Without these, argon2 would answer "invalid password" for an unusable hash.
     if parsed.salt.is_none() || parsed.hash.is_none() {
@@ -112,7 +147,7 @@ fn verify_with(argon2: &Argon2<'_>, password: &[u8], stored: &str) -> Result<boo
     match argon2.verify_password(password, &parsed) {
         Ok(()) => Ok(true),
         Err(password_hash::Error::PasswordInvalid) => Ok(false),
-        Err(e) => Err(HashingError(format!(
+        Err(e) => Err(HashingError::Failed(format!(
             "the stored password hash cannot be verified: {e}"
         ))),
     }
@@ -258,6 +293,53 @@ mod tests {
         }
         // Each hasher draws its own random password.
         assert_ne!(dummy, self::hasher().dummy_hash());
+    }
+
+    #[tokio::test]
+    async fn beyond_the_running_and_queued_hashes_a_login_is_refused_at_once() {
+        let hasher = Argon2PasswordHasher::with_capacity(1, 1).unwrap();
+        let dummy = hasher.dummy_hash();
+        let guess = password("a guess");
+        // Polled in order: the first runs, the second waits, the third finds no place.
+        let (first, second, third) = tokio::join!(
+            hasher.verify(&guess, &dummy),
+            hasher.verify(&guess, &dummy),
+            hasher.verify(&guess, &dummy),
+        );
+        assert_eq!(first, Ok(false));
+        assert_eq!(second, Ok(false));
+        assert_eq!(third, Err(HashingError::Busy));
+        // Once they are done, there is room again.
+        assert_eq!(hasher.verify(&guess, &dummy).await, Ok(false));
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_request_keeps_its_slot_until_its_hash_is_done() {
+        let hasher = Argon2PasswordHasher::with_capacity(1, 0).unwrap();
+        let dummy = hasher.dummy_hash();
+        let guess = password("a guess");
+        {
+            // Polled once, so its hash starts on the blocking pool; then the request is dropped.
+            let mut abandoned = hasher.verify(&guess, &dummy);
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(abandoned.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(
+            hasher.verify(&guess, &dummy).await,
+            Err(HashingError::Busy),
+            "the slot is still taken by the abandoned hash"
+        );
+        // The abandoned hash finishes on its own and gives its slot back.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match hasher.verify(&guess, &dummy).await {
+                Ok(false) => break,
+                Err(HashingError::Busy) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -25,10 +25,16 @@ impl fmt::Debug for PasswordHash {
     }
 }
 
-/// The hasher failed (not: the password was wrong).
+/// The hasher could not answer (not: the password was wrong).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashingError(pub String);
+pub enum HashingError {
+    /// Every hashing slot and every place in its queue is taken: refused at once, so that a
+    /// flood of logins waits nowhere; the caller answers "retry shortly".
+    #[error("the password hashing queue is full")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
 
 /// Slow, salted password hashing. Implementations run the work off the async executor.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

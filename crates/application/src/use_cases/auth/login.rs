@@ -6,7 +6,8 @@ use rand::RngCore;
 use thiserror::Error;
 
 use crate::ports::{
-    Clock, PasswordHasher, SessionClaims, SessionStore, StoreError, TokenCodec, UserStore,
+    Clock, HashingError, PasswordHasher, SessionClaims, SessionStore, StoreError, TokenCodec,
+    UserStore,
 };
 
 /// A bearer token and how long it lives.
@@ -101,7 +102,11 @@ impl Login {
             .hasher
             .verify(&password, &hash)
             .await
-            .map_err(|e| LoginError::Internal(e.to_string()))?;
+            .map_err(|e| match e {
+                // A full hashing queue is load, not a fault: retry shortly.
+                HashingError::Busy => LoginError::Unavailable(e.to_string()),
+                HashingError::Failed(_) => LoginError::Internal(e.to_string()),
+            })?;
         let user = match user {
             Some(user) if matches => user,
             _ => return Err(LoginError::InvalidCredentials),
@@ -211,6 +216,20 @@ mod tests {
         assert_eq!(token.access_token, "token-for-alice");
         assert_eq!(token.expires_in_secs, 900);
         assert!(!format!("{token:?}").contains("token-for"));
+    }
+
+    #[tokio::test]
+    async fn a_full_hashing_queue_is_unavailable_not_a_fault_and_opens_no_session() {
+        let mut m = mocks();
+        m.hasher.checkpoint();
+        m.hasher
+            .expect_verify()
+            .returning(|_, _| Err(HashingError::Busy));
+        m.sessions.expect_create().never();
+        assert!(matches!(
+            login(m).execute("alice", "correct horse").await,
+            Err(LoginError::Unavailable(_))
+        ));
     }
 
     #[tokio::test]
