@@ -69,9 +69,10 @@ enum Command {
     /// it is ready it prints the credentials and `curl` lines to paste. Ctrl-C stops all three;
     /// a stack a crashed run left behind is stopped on the next start.
     ///
-    /// The alternative with containers: `docker compose up -d --build` runs the whole stack
-    /// (Percona Server, Redis, two replicas behind nginx with TLS, and the observability stack)
-    /// from docker-compose.yml; see deploy/README.md.
+    /// The alternative with containers: `docker compose up -d --build` (with
+    /// `COMPOSE_ENV_FILES=deploy/compose.local.env`) runs the whole stack (Percona Server, Redis,
+    /// two replicas behind nginx with TLS, and the observability stack) from docker-compose.yml;
+    /// see deploy/README.md.
     Dev(dev::DevArgs),
     /// Check the deployment files offline: render every kustomization of deploy/k8s and
     /// validate it (kubernetes-validate --strict), yamllint, docker-compose.yml against the

@@ -17,6 +17,8 @@ use super::{Tools, describe_output, output};
 
 pub const COMPOSE_FILE: &str = "docker-compose.yml";
 pub const COMPOSE_SCHEMA: &str = "deploy/schemas/compose-spec.json";
+/// The documented local-only profile: `docker compose --env-file deploy/compose.local.env`.
+pub const COMPOSE_LOCAL_ENV: &str = "deploy/compose.local.env";
 
 pub fn check(tools: &Tools, root: &Path) -> Result<()> {
     let file = root.join(COMPOSE_FILE);
@@ -24,11 +26,73 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read {}", file.display()))?;
     let services = check_references(&text)?;
+    let secrets = check_required_secrets(&text)?;
+    let profile_file = root.join(COMPOSE_LOCAL_ENV);
+    let profile = std::fs::read_to_string(&profile_file)
+        .with_context(|| format!("cannot read {}", profile_file.display()))?;
+    let missing: Vec<&String> = secrets
+        .iter()
+        .filter(|name| {
+            !profile
+                .lines()
+                .any(|line| line.starts_with(&format!("{name}=")))
+        })
+        .collect();
+    if !missing.is_empty() {
+        bail!("{COMPOSE_LOCAL_ENV} does not set {missing:?}, which {COMPOSE_FILE} requires");
+    }
     eprintln!(
         "xtask: {COMPOSE_FILE}: valid against {COMPOSE_SCHEMA}; {services} services, every \
-         reference resolves"
+         reference resolves; {} secret references, all required (`${{VAR:?...}}`) and set by \
+         the local profile {COMPOSE_LOCAL_ENV}",
+        secrets.len()
     );
     Ok(())
+}
+
+/// Whether a variable holds a secret, by its name.
+fn is_secret(name: &str) -> bool {
+    ["PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// Fails when a secret has a default (`${NAME:-value}`, `${NAME-value}`) or may be empty
+/// (`${NAME}`): the stack must refuse to start without it (`${NAME:?message}`), so that a
+/// forgotten `.env` never runs with a password written in this file. Returns the names of the
+/// secrets, once per reference.
+pub fn check_required_secrets(text: &str) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut secrets = Vec::new();
+    for (line_number, line) in text.lines().enumerate() {
+        let line = line.split(" #").next().unwrap_or(line);
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        for reference in line.split("${").skip(1) {
+            let Some(body) = reference.split('}').next() else {
+                continue;
+            };
+            let name_end = body
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(body.len());
+            let (name, rest) = body.split_at(name_end);
+            if !is_secret(name) {
+                continue;
+            }
+            secrets.push(name.to_owned());
+            if !rest.starts_with(":?") {
+                problems.push(format!(
+                    "line {}: ${{{body}}}: a secret must be required, as ${{{name}:?...}}",
+                    line_number + 1
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{COMPOSE_FILE}:\n  {}", problems.join("\n  "));
+    }
+    Ok(secrets)
 }
 
 /// check-jsonschema with the vendored schema (a local file: nothing is downloaded).
@@ -199,6 +263,19 @@ volumes:
             "      data: /var/lib/mysql\n",
         );
         schema_check(&broken).unwrap_err();
+    }
+
+    #[test]
+    fn a_secret_with_a_default_or_none_required_fails() {
+        for text in [
+            "x: mysql://u:${DB_PASSWORD:-local}@db/x\n",
+            "x: ${JWT_SECRET-local}\n",
+            "x: ${JWT_SECRET}\n",
+        ] {
+            assert!(check_required_secrets(text).is_err(), "{text}");
+        }
+        let required = "x: mysql://u:${DB_PASSWORD:?set it}@db/x\ny: ${RUST_LOG:-info}\n# ${OLD_PASSWORD:-x}\n";
+        assert_eq!(check_required_secrets(required).unwrap(), ["DB_PASSWORD"]);
     }
 
     #[test]

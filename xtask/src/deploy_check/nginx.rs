@@ -20,8 +20,54 @@ use super::{describe_output, output};
 use crate::preflight::{self, Tool};
 
 pub const NGINX_DIR: &str = "deploy/nginx";
+/// The site configuration that terminates TLS.
+const SITE: &str = "order-manager.conf";
+
+/// Mozilla's "intermediate" TLS settings for nginx (guideline 5.7), less the DHE suites that
+/// need a dhparam file: the directive and its exact value.
+const INTERMEDIATE_TLS: [(&str, &str); 5] = [
+    ("ssl_protocols", "TLSv1.2 TLSv1.3"),
+    ("ssl_ecdh_curve", "X25519:prime256v1:secp384r1"),
+    (
+        "ssl_ciphers",
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:\
+         ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+    ),
+    ("ssl_prefer_server_ciphers", "off"),
+    ("ssl_session_tickets", "off"),
+];
+
+/// Fails unless `conf` sets each directive of [`INTERMEDIATE_TLS`] once, to its value.
+fn check_tls_policy(conf: &str) -> Result<()> {
+    let mut problems = Vec::new();
+    for (directive, expected) in INTERMEDIATE_TLS {
+        let values: Vec<&str> = conf
+            .lines()
+            .map(|line| line.split('#').next().unwrap_or_default().trim())
+            .filter_map(|line| line.strip_prefix(directive))
+            .filter(|rest| rest.starts_with(char::is_whitespace))
+            .map(|rest| rest.trim().trim_end_matches(';').trim())
+            .collect();
+        if values != [expected] {
+            problems.push(format!(
+                "{directive} must be `{expected}` once, found {values:?}"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        bail!(
+            "{NGINX_DIR}/{SITE} is not Mozilla's intermediate TLS configuration:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    Ok(())
+}
 
 pub fn check(root: &Path) -> Result<()> {
+    let site = root.join(NGINX_DIR).join(SITE);
+    let conf = std::fs::read_to_string(&site)
+        .with_context(|| format!("cannot read {}", site.display()))?;
+    check_tls_policy(&conf)?;
     let nginx = preflight::locate(Tool::Nginx, &["nginx"])?;
     let scratch = tempfile::Builder::new()
         .prefix("xtask-nginx-")
@@ -87,7 +133,7 @@ pub fn check(root: &Path) -> Result<()> {
          proxy_temp_path {tmp}/proxy;\n    include {shared};\n}}\n",
         pid = local_dir.join("nginx.pid").display(),
         tmp = local_dir.display(),
-        shared = source.join("order-manager.conf").display(),
+        shared = source.join(SITE).display(),
     );
     fs::write(local_dir.join("nginx.conf"), main).context("cannot write nginx.conf")?;
     fs::write(local_dir.join("upstream.conf"), upstream).context("cannot write upstream.conf")?;
@@ -110,4 +156,40 @@ fn test_config(nginx: &Path, main: &Path) -> Result<()> {
         bail!("nginx -t failed:\n{}", describe_output(&tested));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_site_has_the_intermediate_tls_settings() {
+        let site = crate::cargo::workspace_root().join(NGINX_DIR).join(SITE);
+        check_tls_policy(&std::fs::read_to_string(site).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn old_protocols_other_ciphers_or_a_repeated_directive_fail() {
+        let good: String = INTERMEDIATE_TLS
+            .iter()
+            .map(|(directive, value)| format!("    {directive} {value};\n"))
+            .collect();
+        check_tls_policy(&good).unwrap();
+        for (from, to) in [
+            ("TLSv1.2 TLSv1.3", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"),
+            ("ECDHE-ECDSA-AES128-GCM-SHA256:", "AES128-SHA:"),
+            (
+                "ssl_prefer_server_ciphers off",
+                "ssl_prefer_server_ciphers on",
+            ),
+        ] {
+            let bad = good.replace(from, to);
+            assert_ne!(bad, good);
+            assert!(check_tls_policy(&bad).is_err(), "{bad}");
+        }
+        let repeated = format!("{good}    ssl_protocols TLSv1 TLSv1.2;\n");
+        assert!(check_tls_policy(&repeated).is_err());
+        let missing = good.replace("    ssl_session_tickets off;\n", "");
+        assert!(check_tls_policy(&missing).is_err());
+    }
 }

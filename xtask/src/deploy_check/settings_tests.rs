@@ -21,7 +21,7 @@ use clap::{CommandFactory, Parser};
 use serde_yaml_ng::Value;
 use server::cli::Cli;
 
-use super::compose::COMPOSE_FILE;
+use super::compose::{COMPOSE_FILE, COMPOSE_LOCAL_ENV};
 use super::dockerfile::{DOCKERFILE, instructions};
 use super::kubernetes::{Rendered, render_all};
 use super::manifest::{documents, get, get_map, get_seq, get_str, kind_and_name, scalar_string};
@@ -103,9 +103,17 @@ struct ServiceEnv {
     args: Vec<String>,
 }
 
-/// A `${NAME:-default}` / `${NAME-default}` / `${NAME}` interpolation as docker compose does it
-/// with nothing set: the default, or empty.
+/// A `${NAME:-default}` / `${NAME-default}` / `${NAME}` / `${NAME:?message}` interpolation as
+/// docker compose does it with the documented local profile (`--env-file
+/// deploy/compose.local.env`) and nothing else set.
 fn interpolate(text: &str) -> String {
+    let profile = std::fs::read_to_string(crate::cargo::workspace_root().join(COMPOSE_LOCAL_ENV))
+        .expect("the compose local profile");
+    let profile: BTreeMap<&str, &str> = profile
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .collect();
     let mut result = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -113,11 +121,22 @@ fn interpolate(text: &str) -> String {
         let after = &rest[start + 2..];
         let end = after.find('}').expect("closed ${...}");
         let expression = &after[..end];
-        let default = expression
-            .split_once(":-")
-            .or_else(|| expression.split_once('-'))
-            .map_or("", |(_, default)| default);
-        result.push_str(default);
+        let name_end = expression
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(expression.len());
+        let (name, operator) = expression.split_at(name_end);
+        let value = match profile.get(name) {
+            Some(value) => (*value).to_owned(),
+            None if operator.starts_with(":?") || operator.starts_with('?') => {
+                panic!("{name} is required by {COMPOSE_FILE} but not in {COMPOSE_LOCAL_ENV}")
+            }
+            None => operator
+                .strip_prefix(":-")
+                .or_else(|| operator.strip_prefix('-'))
+                .unwrap_or("")
+                .to_owned(),
+        };
+        result.push_str(&value);
         rest = &after[end + 1..];
     }
     result.push_str(rest);
