@@ -16,6 +16,7 @@ mod pagination;
 mod problem;
 mod rate_limit;
 mod routes;
+mod username_pseudonyms;
 
 use actix_web::web;
 use application::use_cases::auth::{Authenticate, Login, Logout};
@@ -28,6 +29,7 @@ pub use observability::{REQUEST_ID_HEADER, RequestId, observe};
 pub use openapi::{document as openapi_document, document_json as openapi_json};
 pub use problem::Problem;
 pub use rate_limit::{RateLimitApi, rate_limit};
+pub use username_pseudonyms::UsernamePseudonyms;
 
 /// One order in the `POST /orders` wire format, parsed exactly as strictly as a request body
 /// (one JSON document, no duplicate keys, numbers kept as written): for deliveries of the same
@@ -56,6 +58,8 @@ pub struct ApiState {
     pub limits: HttpLimits,
     /// Request-body bytes held at once by every request together (beyond: 503).
     pub body_budget: BodyBudget,
+    /// Usernames of failed logins, as they appear in the log.
+    pub username_pseudonyms: UsernamePseudonyms,
     /// Whether `/docs` and `/openapi.json` are served (off where the API is not public).
     pub docs: bool,
 }

@@ -9,6 +9,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest};
 use application::Principal;
+
+use crate::ClientIp;
 use tracing::Instrument;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -82,17 +84,24 @@ pub async fn observe(
         .extensions()
         .get::<Principal>()
         .map(Principal::label);
+    // The client as the rate limiter resolved it (through trusted proxies), next to the TCP
+    // peer it came from: the two differ behind a proxy, and a spoofed header shows as such.
     let client_ip = response
         .request()
-        .connection_info()
+        .extensions()
+        .get::<ClientIp>()
+        .map(|client| client.0.to_string());
+    let peer = response
+        .request()
         .peer_addr()
-        .map(str::to_owned);
+        .map(|peer| peer.ip().to_string());
     span.in_scope(|| {
         tracing::info!(
             route = %route,
             status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
             client_ip = client_ip.as_deref().unwrap_or("-"),
+            peer = peer.as_deref().unwrap_or("-"),
             principal = principal.as_deref().unwrap_or("-"),
             "request completed"
         );

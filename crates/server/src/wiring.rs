@@ -24,7 +24,7 @@ use application::use_cases::auth::{
 use application::use_cases::{
     CheckReadiness, ListCustomerItems, SubmitLimits, SubmitOrders, SummarizeCustomers,
 };
-use http_api::{ApiState, AuthApi, BodyBudget, HttpLimits, Lifecycle};
+use http_api::{ApiState, AuthApi, BodyBudget, HttpLimits, Lifecycle, UsernamePseudonyms};
 use rand::RngCore;
 
 use crate::cli::{AuthArgs, ServeArgs};
@@ -116,7 +116,9 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
         );
     }
     let hasher = password_hasher()?;
-    let tokens = token_codec(&settings.auth, &settings.database.url)?;
+    let secret = signing_secret(&settings.auth, &settings.database.url)?;
+    let username_pseudonyms = UsernamePseudonyms::derived_from(&secret);
+    let tokens = token_codec(&settings.auth, secret)?;
     let (sessions, shared_sessions) = session_store(&settings.auth)?;
     let rate_limiting = rate_limiting(
         &settings.rate_limit,
@@ -161,6 +163,7 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
             max_body_bytes: settings.max_body_bytes,
         },
         body_budget: BodyBudget::new(settings.max_inflight_body_bytes),
+        username_pseudonyms,
         docs: settings.docs,
     };
     Ok(Wired {
@@ -203,8 +206,9 @@ fn session_store(auth: &AuthArgs) -> anyhow::Result<SessionStores> {
     }
 }
 
-fn token_codec(auth: &AuthArgs, database_url: &str) -> anyhow::Result<Arc<dyn TokenCodec>> {
-    let secret = match &auth.jwt_secret {
+/// The token signing secret: the configured one, or (SQLite only) a random one per start.
+fn signing_secret(auth: &AuthArgs, database_url: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(match &auth.jwt_secret {
         Some(secret) => secret.as_bytes().to_vec(),
         None if is_sqlite(database_url) => {
             tracing::warn!(
@@ -219,7 +223,10 @@ fn token_codec(auth: &AuthArgs, database_url: &str) -> anyhow::Result<Arc<dyn To
             "ORDER_MANAGER_JWT_SECRET is required with a shared database: every replica must \
              verify the tokens of every other (at least 32 bytes)"
         ),
-    };
+    })
+}
+
+fn token_codec(auth: &AuthArgs, secret: Vec<u8>) -> anyhow::Result<Arc<dyn TokenCodec>> {
     let verification_keys = match &auth.jwt_previous_keys {
         None => Vec::new(),
         Some(list) => list

@@ -77,7 +77,12 @@ pub(crate) async fn login(
         .map_err(|err| match err {
             LoginError::InvalidCredentials => {
                 crate::auth::count_failure("invalid_credentials");
-                tracing::info!(reason = "invalid_credentials", "login failed");
+                tracing::info!(
+                    reason = "invalid_credentials",
+                    client_ip = %crate::ClientIp::of(&req),
+                    username = %state.username_pseudonyms.of(username),
+                    "login failed"
+                );
                 Problem::unauthorized(crate::auth::UNAUTHORIZED_DETAIL, crate::auth::CHALLENGE)
             }
             LoginError::Unavailable(cause) => {

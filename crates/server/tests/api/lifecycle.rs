@@ -114,12 +114,21 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
     }
     assert!(add.wait().unwrap().success());
 
-    let server = start(dir.path(), &[], &[("RUST_LOG", "debug")]);
+    // The test client stands behind a trusted proxy (this machine) that names 203.0.113.7.
+    let server = start(
+        dir.path(),
+        &[],
+        &[
+            ("RUST_LOG", "debug"),
+            ("ORDER_MANAGER_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
+    );
     let client = crate::helpers::client_builder().build().unwrap();
     let response = client
         .get(format!("{}/customers/summaries", server.base))
         .header("x-api-key", &key)
         .header("x-request-id", "e2e-log-1")
+        .header("x-forwarded-for", "203.0.113.7")
         .send()
         .await
         .unwrap();
@@ -137,6 +146,7 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
     let wrong = client
         .post(format!("{}/auth/login", server.base))
         .json(&json!({"username": "logger", "password": "wrong-password-attempt"}))
+        .header("x-forwarded-for", "203.0.113.7")
         .send()
         .await
         .unwrap();
@@ -161,7 +171,9 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
         .unwrap_or_else(|| panic!("no access line with the request id in {logs:#?}"));
     assert_eq!(line["route"], "/customers/summaries");
     assert_eq!(line["status"], 200);
-    assert_eq!(line["client_ip"], "127.0.0.1");
+    // The client as resolved through the trusted proxy, and the proxy it came through.
+    assert_eq!(line["client_ip"], "203.0.113.7");
+    assert_eq!(line["peer"], "127.0.0.1");
     assert_eq!(line["principal"], format!("key:{}", &key[..12]));
     assert!(line["latency_ms"].as_f64().is_some());
     assert!(
@@ -171,6 +183,20 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
                 && entry["route"] == "/customers/{customerId}/items"),
         "the bearer request's line names the user"
     );
+
+    // A failed login names the client and a keyed hash of the username, not the username.
+    let failed = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|entry| entry["message"] == "login failed")
+        .unwrap_or_else(|| panic!("no failed-login line in {logs:#?}"));
+    assert_eq!(failed["client_ip"], "203.0.113.7");
+    let pseudonym = failed["username"].as_str().unwrap();
+    assert!(
+        pseudonym.starts_with("u:") && pseudonym.len() == 18,
+        "{failed}"
+    );
+    assert!(!failed.to_string().contains("logger"), "{failed}");
 
     for secret in [
         &key[13..],
