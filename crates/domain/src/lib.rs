@@ -8,7 +8,7 @@ mod order;
 mod timestamp;
 
 pub use auth::{Password, PasswordError, Scope, ScopeError, Scopes, Username, UsernameError};
-pub use ids::{CustomerId, IdError, ItemId, OrderId};
+pub use ids::{CustomerId, IdError, ItemId, MAX_ID_CHARS, OrderId, id_pattern};
 pub use money::{Money, MoneyError};
 pub use order::{Fingerprint, LineItem, Order, OrderError};
 pub use timestamp::{OrderTimestamp, TimestampError};

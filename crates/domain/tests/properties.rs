@@ -57,8 +57,9 @@ fn any_text() -> impl Strategy<Value = String> {
 }
 
 fn valid_id() -> impl Strategy<Value = String> {
-    // Printable, any script, 1 to 64 characters: exactly what ids accept.
-    "[^\\p{Cc}]{1,64}"
+    // Any script, 1 to 64 characters, no control or format character, not blank: exactly what
+    // ids accept.
+    "[^\\p{Cc}\\p{Cf}\\s][^\\p{Cc}\\p{Cf}]{0,63}"
 }
 
 fn cents() -> impl Strategy<Value = i64> {

@@ -61,8 +61,9 @@ fn json_string(text: &str, ascii_only: bool) -> String {
 /// A valid id: printable characters of any script, quotes and backslashes included.
 fn id() -> impl Strategy<Value = String> {
     prop_oneof![
-        "[^\\p{Cc}]{1,64}",
-        "[a-z0-9\"\\\\/ é日😀\u{2028}-]{1,12}",
+        // Not blank, no control or format character: what ids accept.
+        "[^\\p{Cc}\\p{Cf}\\s][^\\p{Cc}\\p{Cf}]{0,63}",
+        "[a-z0-9\"\\\\/é日😀-][a-z0-9\"\\\\/ é日😀\u{2028}-]{0,11}",
         "[0-9]{1,4}",
     ]
 }

@@ -173,6 +173,14 @@ impl Modify for CrossCutting {
                 .into_iter()
                 .flatten()
             {
+                // Path ids follow the same rule as ids in bodies, from the domain's own pattern.
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if let RefOr::T(parameter) = parameter
+                        && parameter.name == "customerId"
+                    {
+                        parameter.schema = Some(RefOr::T(customer_id_schema()));
+                    }
+                }
                 let responses = &mut operation.responses.responses;
                 if limited {
                     responses
@@ -331,28 +339,51 @@ fn sample_batch() -> serde_json::Value {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)] // documentation only: the handler reads raw JSON to report every problem
 pub(crate) struct OrderInput {
-    /// Non-empty, at most 64 characters, no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*$",
-        example = "01"
-    )]
+    #[schema(schema_with = customer_id_schema)]
     customer_id: String,
     /// The idempotency key: an identical order sent again is a duplicate; other content under
     /// the same id is a conflict (409).
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*$",
-        example = "50"
-    )]
+    #[schema(schema_with = order_id_schema)]
     order_id: String,
     #[schema(schema_with = timestamp_schema)]
     timestamp: String,
     /// 1 to 1000 items; a repeated itemId is a separate purchase.
     #[schema(min_items = 1, max_items = 1000)]
     items: Vec<ItemInput>,
+}
+
+/// What every id is, in the schema's words.
+const ID_RULE: &str = "1 to 64 characters, compared exactly; no control or invisible format \
+                       character (Unicode Cc, Cf), and not only whitespace.";
+
+/// A customer, order or item id: the domain's own rule (`domain::ids`), length and pattern.
+fn id_schema_with(description: String, example: &str) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(domain::MAX_ID_CHARS))
+        .pattern(Some(domain::id_pattern()))
+        .description(Some(description))
+        .examples([serde_json::json!(example)])
+        .into()
+}
+
+fn customer_id_schema() -> Schema {
+    id_schema_with(ID_RULE.to_owned(), "01")
+}
+
+fn order_id_schema() -> Schema {
+    id_schema_with(
+        format!(
+            "The idempotency key: an identical order sent again is a duplicate; other content \
+             under the same id is a conflict (409). {ID_RULE}"
+        ),
+        "50",
+    )
+}
+
+fn item_id_schema() -> Schema {
+    id_schema_with(ID_RULE.to_owned(), "20201")
 }
 
 /// Epoch milliseconds in [2000-01-01, 2100-01-01), as digits (leading zeros allowed).
@@ -388,13 +419,7 @@ fn timestamp_schema() -> Schema {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub(crate) struct ItemInput {
-    /// Non-empty, at most 64 characters, no control characters.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*$",
-        example = "20201"
-    )]
+    #[schema(schema_with = item_id_schema)]
     item_id: String,
     /// Euros, >= 0 with at most 2 decimal places, at most 1000000000; kept exactly (cents).
     #[schema(minimum = 0, maximum = 1_000_000_000, multiple_of = 0.01, example = 2)]

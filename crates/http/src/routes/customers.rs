@@ -17,8 +17,9 @@ use crate::{ApiState, Problem};
         Paginated: when more follow, `next_cursor` is in the body and `Link: <...>; rel=\"next\"` \
         in the header.",
     params(
+        // Its schema (length, pattern) is the domain's, set in `openapi.rs` (`CrossCutting`).
         ("customerId" = String, Path, description = "The customer id, compared exactly",
-            min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$", example = "01"),
+            example = "01"),
         PageQuery
     ),
     responses(

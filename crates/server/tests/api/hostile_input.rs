@@ -432,3 +432,34 @@ async fn slow_clients_are_cut_off() {
         0
     );
 }
+
+#[tokio::test]
+async fn blank_ids_and_invisible_characters_are_field_errors() {
+    let app = spawn_app().await;
+    for (id, expected) in [
+        (r#""   ""#, "only whitespace"),
+        (r#""\u3000""#, "only whitespace"),
+        (r#""50\u200b""#, "U+200B"),
+        (r#""\u202eabc""#, "U+202E"),
+        (r#""a\ufeff""#, "U+FEFF"),
+    ] {
+        let problem = assert_problem(
+            app.post_orders(order_with_customer(id)).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        let error = &problem["errors"][0];
+        assert_eq!(error["field"], "customerId", "{id}: {problem}");
+        assert!(
+            error["message"].as_str().unwrap().contains(expected),
+            "{id}: {problem}"
+        );
+    }
+    // Spaces inside an id are part of it, and kept exactly.
+    let stored = app.post_orders(order_with_customer(r#"" 0 1 ""#)).await;
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.get("/customers/%200%201%20/items").await.status(),
+        StatusCode::OK
+    );
+}
