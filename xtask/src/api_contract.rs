@@ -225,6 +225,7 @@ impl TestServer {
             .args(["--rate-limit-rps", "10000", "--rate-limit-burst", "10000"])
             .args(["--login-rate-per-minute-ip", "100000"])
             .args(["--login-rate-per-minute-user", "100000"])
+            .args(["--login-rate-per-minute-user-all", "100000"])
             .args(["--log-format", "json"])
             .env("DATABASE_URL", &url)
             .env("RUST_LOG", "warn")

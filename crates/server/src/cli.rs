@@ -311,7 +311,8 @@ pub struct RateLimitArgs {
     )]
     pub login_rate_per_minute_ip: u32,
 
-    /// Login attempts per minute on one username, from any IP; that many may come at once.
+    /// Login attempts per minute on one username from one client network (IPv4 /24, IPv6 /48);
+    /// that many may come at once, more are refused (429).
     #[arg(
         long,
         env = "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_USER",
@@ -320,6 +321,18 @@ pub struct RateLimitArgs {
         global = true
     )]
     pub login_rate_per_minute_user: u32,
+
+    /// Login attempts per minute on one username from anywhere; beyond it attempts are delayed
+    /// (at most a few seconds, then 429), so a spray from many networks is slowed to this rate
+    /// while the owner still gets in.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_USER_ALL",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub login_rate_per_minute_user_all: u32,
 }
 
 fn parse_trusted_proxies(list: &str) -> Result<http_api::TrustedProxies, String> {

@@ -31,6 +31,7 @@ pub fn rate_limiting(
         args.rate_limit_burst,
         args.login_rate_per_minute_ip,
         args.login_rate_per_minute_user,
+        args.login_rate_per_minute_user_all,
     )
     .context("invalid rate limits")?;
     let local = Arc::new(InMemoryRateLimiter::new());

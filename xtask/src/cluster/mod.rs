@@ -199,6 +199,10 @@ impl Cluster {
                     "1000".to_owned(),
                 ),
                 (
+                    "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_USER_ALL".to_owned(),
+                    "1000".to_owned(),
+                ),
+                (
                     "ORDER_MANAGER_LOGIN_RATE_PER_MINUTE_IP".to_owned(),
                     "10".to_owned(),
                 ),

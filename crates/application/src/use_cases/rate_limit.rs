@@ -4,6 +4,12 @@
 //! address (one subscriber usually holds a whole /64: keying single IPv6 addresses would let
 //! it rotate through 2^64 budgets), or a username. Usernames that cannot exist share one
 //! subject, so a flood of made-up names cannot grow the limiter's state.
+//!
+//! A username has two login budgets. One per client network (`login-user`: the username and
+//! the IPv4 /24 or IPv6 /48): it refuses, so guessing from one network stops there, and the
+//! owner elsewhere is not locked out by it. One from anywhere (`login-user-all`, wider): it
+//! only slows ([`ThrottleRequests::login_anywhere`]), so a spray from many networks is held to
+//! its rate while the owner, delayed a little, still gets in.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
@@ -24,13 +30,16 @@ pub struct RateLimits {
     pub per_ip: RatePolicy,
     /// Login attempts of a client IP.
     pub login_per_ip: RatePolicy,
-    /// Login attempts on one username, from anywhere: what stops guessing from many IPs.
+    /// Login attempts on one username from one client network: refused beyond it.
     pub login_per_user: RatePolicy,
+    /// Login attempts on one username from anywhere: delayed beyond it, not refused.
+    pub login_per_user_all: RatePolicy,
 }
 
 impl RateLimits {
     /// `requests_per_second` with bursts of `burst` per client IP; login attempts at most
-    /// `logins_per_minute_ip` a minute per IP and `logins_per_minute_user` per username.
+    /// `logins_per_minute_ip` a minute per IP, `logins_per_minute_user` per username and client
+    /// network, and `logins_per_minute_user_all` per username from anywhere.
     ///
     /// A login policy's burst is its per-minute number: that many attempts may come at once
     /// (a user retyping a password is not throttled), then one more each `60 s / n`. So no
@@ -40,6 +49,7 @@ impl RateLimits {
         burst: u32,
         logins_per_minute_ip: u32,
         logins_per_minute_user: u32,
+        logins_per_minute_user_all: u32,
     ) -> Result<Self, InvalidPolicy> {
         let minute = Duration::from_secs(60);
         Ok(Self {
@@ -60,6 +70,12 @@ impl RateLimits {
                 logins_per_minute_user,
                 minute,
                 logins_per_minute_user,
+            )?,
+            login_per_user_all: RatePolicy::new(
+                "login-user-all",
+                logins_per_minute_user_all,
+                minute,
+                logins_per_minute_user_all,
             )?,
         })
     }
@@ -130,8 +146,9 @@ impl ThrottleRequests {
         Ok(throttle)
     }
 
-    /// Counts a login attempt of `client` on `username`, per IP first: an address already
-    /// refused does not also use up the username's budget.
+    /// Counts a login attempt of `client` on `username`, per IP first (an address already
+    /// refused does not also use up the username's budget), then per username and client
+    /// network. Then, if allowed, see [`Self::login_anywhere`].
     pub async fn login(
         &self,
         client: IpAddr,
@@ -149,11 +166,28 @@ impl ThrottleRequests {
             self.charge(
                 &mut throttle,
                 &self.limits.login_per_user,
-                username_subject(username),
+                &format!("{}@{}", username_subject(username), network_subject(client)),
             )
             .await?;
         }
         Ok(throttle)
+    }
+
+    /// Counts a login attempt on `username` from anywhere. Refused means "wait": the caller
+    /// delays the attempt by the decision's `retry_after` and asks again (up to a bound), so
+    /// that a spray from many networks passes at this policy's rate and no faster.
+    pub async fn login_anywhere(&self, username: &str) -> Result<Verdict, ThrottleUnavailable> {
+        let mut throttle = Throttle::default();
+        self.charge(
+            &mut throttle,
+            &self.limits.login_per_user_all,
+            username_subject(username),
+        )
+        .await?;
+        throttle
+            .verdicts
+            .pop()
+            .ok_or_else(|| ThrottleUnavailable("no verdict".to_owned()))
     }
 
     /// Checks one policy, records its verdict, and tells whether it allowed the request.
@@ -174,6 +208,22 @@ impl ThrottleRequests {
             decision,
         });
         Ok(decision.allowed)
+    }
+}
+
+/// The network a client is in, as a person or a small site holds one: an IPv4 /24, an IPv6
+/// /48. An attacker holding one is one network; the owner of an account is most likely in
+/// another.
+pub fn network_subject(client: IpAddr) -> String {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => {
+            let prefix = std::net::Ipv4Addr::from(v4.to_bits() & 0xFFFF_FF00);
+            format!("{prefix}/24")
+        }
+        IpAddr::V6(v6) => {
+            let prefix = Ipv6Addr::from(v6.to_bits() & !(u128::MAX >> 48));
+            format!("{prefix}/48")
+        }
     }
 }
 
@@ -205,7 +255,7 @@ mod tests {
     use crate::ports::{LimiterUnavailable, MockRateLimiter};
 
     fn limits() -> RateLimits {
-        RateLimits::new(100, 200, 10, 5).unwrap()
+        RateLimits::new(100, 200, 10, 5, 30).unwrap()
     }
 
     fn allow(policy: &RatePolicy) -> RateDecision {
@@ -233,8 +283,27 @@ mod tests {
             Duration::from_secs(12)
         );
         assert_eq!(l.login_per_user.burst(), 5);
-        assert!(RateLimits::new(0, 1, 1, 1).is_err());
-        assert!(RateLimits::new(1, 1, 1, 0).is_err());
+        assert_eq!(
+            l.login_per_user_all.emission_interval(),
+            Duration::from_secs(2)
+        );
+        assert!(RateLimits::new(0, 1, 1, 1, 1).is_err());
+        assert!(RateLimits::new(1, 1, 1, 0, 1).is_err());
+        assert!(RateLimits::new(1, 1, 1, 1, 0).is_err());
+    }
+
+    #[test]
+    fn networks_are_ipv4_24_and_ipv6_48() {
+        assert_eq!(network_subject(ip("203.0.113.7")), "203.0.113.0/24");
+        assert_eq!(
+            network_subject(ip("::ffff:203.0.113.200")),
+            "203.0.113.0/24"
+        );
+        assert_eq!(network_subject(ip("2001:db8:1:2::1")), "2001:db8:1::/48");
+        assert_ne!(
+            network_subject(ip("203.0.113.7")),
+            network_subject(ip("203.0.114.7"))
+        );
     }
 
     #[test]
@@ -302,7 +371,7 @@ mod tests {
             .returning(|_, p| Ok(allow(p)));
         limiter
             .expect_check()
-            .with(eq("login-user:alice"), always())
+            .with(eq("login-user:alice@192.0.2.0/24"), always())
             .times(1)
             .in_sequence(&mut order)
             .returning(|_, p| Ok(allow(p)));
@@ -333,7 +402,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_username_refused_stops_the_login_from_any_ip() {
+    async fn a_username_refused_on_one_network_stops_every_address_there_and_no_other() {
         let mut limiter = MockRateLimiter::new();
         limiter
             .expect_check()
@@ -341,14 +410,38 @@ mod tests {
             .returning(|_, p| Ok(allow(p)));
         limiter
             .expect_check()
-            .with(eq("login-user:alice"), always())
+            .with(eq("login-user:alice@192.0.2.0/24"), always())
             .returning(|_, p| Ok(refuse(p, Duration::from_secs(12))));
+        limiter
+            .expect_check()
+            .with(eq("login-user:alice@198.51.100.0/24"), always())
+            .returning(|_, p| Ok(allow(p)));
         let uc = ThrottleRequests::new(Arc::new(limiter), limits());
-        for client in ["192.0.2.1", "198.51.100.7", "2001:db8::1"] {
+        for client in ["192.0.2.1", "192.0.2.254"] {
             let throttle = uc.login(ip(client), "alice").await.unwrap();
             assert!(!throttle.allowed());
             assert_eq!(throttle.retry_after(), Some(Duration::from_secs(12)));
         }
+        assert!(
+            uc.login(ip("198.51.100.7"), "alice")
+                .await
+                .unwrap()
+                .allowed()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_budget_from_anywhere_is_one_per_username() {
+        let mut limiter = MockRateLimiter::new();
+        limiter
+            .expect_check()
+            .with(eq("login-user-all:alice"), always())
+            .times(1)
+            .returning(|_, p| Ok(refuse(p, Duration::from_secs(2))));
+        let uc = ThrottleRequests::new(Arc::new(limiter), limits());
+        let verdict = uc.login_anywhere("alice").await.unwrap();
+        assert_eq!(verdict.policy.name(), "login-user-all");
+        assert_eq!(verdict.decision.retry_after(), Some(Duration::from_secs(2)));
     }
 
     #[tokio::test]
@@ -360,7 +453,7 @@ mod tests {
             .returning(|_, p| Ok(allow(p)));
         limiter
             .expect_check()
-            .with(eq("login-user:~invalid"), always())
+            .with(eq("login-user:~invalid@192.0.2.0/24"), always())
             .times(3)
             .returning(|_, p| Ok(allow(p)));
         let uc = ThrottleRequests::new(Arc::new(limiter), limits());

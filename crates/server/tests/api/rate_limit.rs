@@ -189,7 +189,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_ip_is_limited() {
 }
 
 #[tokio::test]
-async fn the_login_policy_stops_guessing_one_username_from_many_ips() {
+async fn the_login_policy_stops_guessing_one_username_from_many_ips_of_one_network() {
     let app = spawn_app_with(&[
         "--trusted-proxies",
         "127.0.0.1/32",
@@ -223,12 +223,66 @@ async fn the_login_policy_stops_guessing_one_username_from_many_ips() {
     }
     assert_problem(refused, StatusCode::TOO_MANY_REQUESTS).await;
 
-    // The right password is refused too while the username is throttled: no token, no hashing.
+    // The right password is refused too from that network: no token, no hashing.
     let right = send(guess(5, "alice", PASSWORD)).await;
     assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
     // Other usernames are not affected.
     let other = send(guess(6, "bob", "a wrong guess")).await;
     assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+    // Nor is the owner on another network: the attacker cannot lock alice out.
+    let owner =
+        send(login(&app, &app.client, "alice", PASSWORD).header("x-forwarded-for", "203.0.113.50"))
+            .await;
+    assert_eq!(owner.status(), StatusCode::OK);
+}
+
+/// A spray on one username from many networks (each within its own budgets) is held to the
+/// username's budget from anywhere: beyond it attempts wait, then are refused; the owner, on
+/// yet another network, still logs in once the spray has passed.
+#[tokio::test]
+async fn a_spray_from_many_networks_is_slowed_to_the_username_budget() {
+    let app = spawn_app_with(&[
+        "--trusted-proxies",
+        "127.0.0.1/32",
+        "--login-rate-per-minute-user-all",
+        "6",
+    ])
+    .await;
+    create_user(&app.settings, "alice", PASSWORD, &[Scope::CustomersRead]).await;
+    // 40 networks at once, one wrong guess each.
+    let attempts = (1..=40u32).map(|n| {
+        let request = login(&app, &app.client, "alice", "a wrong guess")
+            .header("x-forwarded-for", format!("10.{n}.0.1"));
+        async move { send(request).await.status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let tried = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(tried + refused, 40, "{statuses:?}");
+    // The burst of 6, and one more each 10 s of the 3 s an attempt may wait: at most 7.
+    assert!((6..=7).contains(&tried), "{tried} guesses were checked");
+    // The owner, elsewhere, is slowed (told to retry once the budget refills), not locked out.
+    let mut owner = None;
+    for _ in 0..3 {
+        let answer = send(
+            login(&app, &app.client, "alice", PASSWORD).header("x-forwarded-for", "203.0.113.50"),
+        )
+        .await;
+        if answer.status() != StatusCode::TOO_MANY_REQUESTS {
+            owner = Some(answer.status());
+            break;
+        }
+        let wait = retry_after(&answer);
+        assert!(wait <= 10, "Retry-After: {wait}");
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    assert_eq!(owner, Some(StatusCode::OK));
 }
 
 #[tokio::test]

@@ -115,6 +115,8 @@ async fn replicas_share_one_budget_through_redis_and_fall_back_alone_while_it_is
         LOGINS_PER_MINUTE,
         "--login-rate-per-minute-user",
         "1000",
+        "--login-rate-per-minute-user-all",
+        "1000",
         // A burst no test exhausts, replenished slowly enough that sharing shows in `r`.
         "--rate-limit-rps",
         "1",
