@@ -111,8 +111,8 @@ impl OrderSpec {
                 };
                 RawItem::Object {
                     item_id: RawValue::Text(ITEM_IDS[item.item].into()),
-                    cost_eur: RawValue::Number(cost),
-                    unknown_fields: vec![],
+                    cost_eur: RawValue::Number(cost.into()),
+                    unknown_fields: Box::default(),
                 }
             })
             .collect();
@@ -121,9 +121,9 @@ impl OrderSpec {
             customer_id: RawValue::Text(CUSTOMERS[self.customer].into()),
             order_id: RawValue::Text(ORDER_IDS[self.order].into()),
             timestamp: if self.items.len().is_multiple_of(2) {
-                RawValue::Text(millis)
+                RawValue::Text(millis.into())
             } else {
-                RawValue::Number(millis)
+                RawValue::Number(millis.into())
             },
             items: RawItems::List(items),
             unknown_fields: vec![],

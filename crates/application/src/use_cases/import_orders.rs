@@ -262,7 +262,7 @@ mod tests {
                     .map(|_| RawItem::Object {
                         item_id: RawValue::Text("20201".into()),
                         cost_eur: RawValue::Number(cost.into()),
-                        unknown_fields: vec![],
+                        unknown_fields: Box::default(),
                     })
                     .collect(),
             ),

@@ -239,7 +239,7 @@ mod tests {
             items: RawItems::List(vec![RawItem::Object {
                 item_id: RawValue::Text("20201".into()),
                 cost_eur: RawValue::Number(cost.into()),
-                unknown_fields: vec![],
+                unknown_fields: Box::default(),
             }]),
             unknown_fields: vec![],
         })

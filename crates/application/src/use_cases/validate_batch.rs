@@ -159,7 +159,7 @@ fn id_field<T>(
 ) -> Option<T> {
     match value {
         // An id error never repeats the id.
-        RawValue::Text(text) => parse(text)
+        RawValue::Text(text) => parse(text.into_string())
             .map_err(|e| report.add(field, format!("invalid id: {e}")))
             .ok(),
         RawValue::Missing => {
@@ -272,7 +272,7 @@ mod tests {
         RawItem::Object {
             item_id: id,
             cost_eur: cost,
-            unknown_fields: vec![],
+            unknown_fields: Box::default(),
         }
     }
 
@@ -346,8 +346,8 @@ mod tests {
         let items = (0..300)
             .map(|_| RawItem::Object {
                 item_id: RawValue::Missing,
-                cost_eur: RawValue::Number(long_number.clone()),
-                unknown_fields: vec![long_key.clone()],
+                cost_eur: RawValue::Number(long_number.clone().into()),
+                unknown_fields: Box::new([long_key.clone()]),
             })
             .collect();
         let batch = vec![order(text("01"), RawItems::List(items))];

@@ -129,9 +129,9 @@ fn order_or_number<'de, A: MapAccess<'de>>(
             "timestamp" => {
                 fields.timestamp = match map.next_value_seed(ValueSeed)? {
                     // A JSON integer may be written `1637245070513.0` or `1.637245070513e12`.
-                    RawValue::Number(text) => {
-                        RawValue::Number(integral_digits(&text).unwrap_or(text))
-                    }
+                    RawValue::Number(text) => RawValue::Number(
+                        integral_digits(&text).map_or(text, String::into_boxed_str),
+                    ),
                     other => other,
                 }
             }
@@ -211,19 +211,19 @@ impl<'de> Visitor<'de> for ValueSeed {
     }
 
     fn visit_str<E>(self, text: &str) -> Result<RawValue, E> {
-        Ok(RawValue::Text(text.to_owned()))
+        Ok(RawValue::Text(text.into()))
     }
     fn visit_string<E>(self, text: String) -> Result<RawValue, E> {
-        Ok(RawValue::Text(text))
+        Ok(RawValue::Text(text.into_boxed_str()))
     }
     fn visit_i64<E>(self, n: i64) -> Result<RawValue, E> {
-        Ok(RawValue::Number(n.to_string()))
+        Ok(RawValue::Number(n.to_string().into_boxed_str()))
     }
     fn visit_u64<E>(self, n: u64) -> Result<RawValue, E> {
-        Ok(RawValue::Number(n.to_string()))
+        Ok(RawValue::Number(n.to_string().into_boxed_str()))
     }
     fn visit_f64<E>(self, n: f64) -> Result<RawValue, E> {
-        Ok(RawValue::Number(n.to_string()))
+        Ok(RawValue::Number(n.to_string().into_boxed_str()))
     }
     fn visit_bool<E>(self, _: bool) -> Result<RawValue, E> {
         Ok(RawValue::Other("boolean"))
@@ -241,7 +241,9 @@ impl<'de> Visitor<'de> for ValueSeed {
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
             if seen.is_empty() && key == NUMBER_TOKEN {
-                return Ok(RawValue::Number(map.next_value::<String>()?));
+                return Ok(RawValue::Number(
+                    map.next_value::<String>()?.into_boxed_str(),
+                ));
             }
             first_time(&mut seen, &key)?;
             walk(&mut map)?;
@@ -350,7 +352,7 @@ impl<'de> Visitor<'de> for ItemSeed {
         Ok(RawItem::Object {
             item_id,
             cost_eur,
-            unknown_fields,
+            unknown_fields: unknown_fields.into_boxed_slice(),
         })
     }
 
@@ -407,12 +409,12 @@ mod tests {
                 RawItem::Object {
                     item_id: RawValue::Text("20201".into()),
                     cost_eur: RawValue::Number("2.50".into()),
-                    unknown_fields: vec![],
+                    unknown_fields: Box::default(),
                 },
                 RawItem::Object {
                     item_id: RawValue::Text("x".into()),
                     cost_eur: RawValue::Number("1e+400".into()),
-                    unknown_fields: vec![],
+                    unknown_fields: Box::default(),
                 }
             ])
         );
@@ -445,7 +447,7 @@ mod tests {
                 RawItem::Object {
                     item_id: RawValue::Other("boolean"),
                     cost_eur: RawValue::Other("null"),
-                    unknown_fields: vec!["extra".into()],
+                    unknown_fields: Box::new(["extra".into()]),
                 }
             ])
         );

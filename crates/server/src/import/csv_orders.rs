@@ -233,9 +233,9 @@ fn group_bucket(input: impl Read) -> Result<Vec<Entry>> {
             cost_eur: if field(5).is_empty() {
                 RawValue::Missing
             } else {
-                RawValue::Number(field(5).to_owned())
+                RawValue::Number(field(5).into())
             },
-            unknown_fields: Vec::new(),
+            unknown_fields: Box::default(),
         };
         if let Some(&index) = by_id.get(order_id) {
             let group = &mut groups[index];
@@ -297,6 +297,6 @@ fn raw_text(text: &str) -> RawValue {
     if text.is_empty() {
         RawValue::Missing
     } else {
-        RawValue::Text(text.to_owned())
+        RawValue::Text(text.into())
     }
 }
