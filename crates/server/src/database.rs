@@ -52,9 +52,9 @@ pub async fn prepare_schema(
     if migrate || is_sqlite(url) {
         return Migrator::up(db, None).await.context("migration failed");
     }
-    let pending = Migrator::get_pending_migrations(db)
-        .await
-        .context("cannot read the migration state")?;
+    let pending = migration::pending_migrations(db).await.context(
+        "cannot read the migration state (a new database? run `order-manager migrate` first)",
+    )?;
     if !pending.is_empty() {
         bail!(
             "the database schema is missing {} migration(s): run `order-manager migrate` \

@@ -166,8 +166,15 @@ impl Cluster {
         let mariadb = MariaDb::start_throwaway()?;
         let redis = Redis::start_throwaway()?;
         create_database(&mariadb.url())?;
-        let database_url = format!("{}/{DATABASE}", mariadb.url());
-        admin(&binary, &database_url, &["migrate"], None)?;
+        // Migrations as root (production's migration user); everything else as the data-only
+        // runtime user, as the replicas run in production.
+        admin(
+            &binary,
+            &format!("{}/{DATABASE}", mariadb.url()),
+            &["migrate"],
+            None,
+        )?;
+        let database_url = create_runtime_user(&mariadb.url())?;
         admin(
             &binary,
             &database_url,
@@ -461,6 +468,34 @@ pub fn create_database(url: &str) -> Result<()> {
 
 /// `CREATE DATABASE name` on the server at `url` (no database in it).
 pub fn create_named_database(url: &str, name: &str) -> Result<()> {
+    run_sql(
+        url,
+        &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+    )
+}
+
+/// The replicas' database user: data only (SELECT, INSERT, UPDATE, DELETE), no DDL, as the
+/// production runtime user (deploy/README.md, "Database users"); migrations run as root.
+const RUNTIME_USER: &str = "order_manager_app";
+const RUNTIME_PASSWORD: &str = "runtime-user-local-only";
+
+/// Creates [`RUNTIME_USER`] with the grants of production's runtime user; returns its URL.
+fn create_runtime_user(url: &str) -> Result<String> {
+    run_sql(
+        url,
+        &format!(
+            "CREATE USER '{RUNTIME_USER}'@'127.0.0.1' IDENTIFIED BY '{RUNTIME_PASSWORD}'; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON {DATABASE}.* TO '{RUNTIME_USER}'@'127.0.0.1'"
+        ),
+    )?;
+    let address = url.trim_start_matches("mysql://root@");
+    Ok(format!(
+        "mysql://{RUNTIME_USER}:{RUNTIME_PASSWORD}@{address}/{DATABASE}"
+    ))
+}
+
+/// Runs `sql` as root on the server at `url` with the MariaDB client that comes with it.
+fn run_sql(url: &str, sql: &str) -> Result<()> {
     let port = url
         .rsplit(':')
         .next()
@@ -477,15 +512,13 @@ pub fn create_named_database(url: &str, name: &str) -> Result<()> {
             "root",
             "-e",
         ])
-        .arg(format!(
-            "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        ))
+        .arg(sql)
         .stdin(Stdio::null())
         .output()
         .context("could not run the MariaDB client")?;
     if !output.status.success() {
         bail!(
-            "CREATE DATABASE failed: {}",
+            "`{sql}` failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
