@@ -1028,3 +1028,100 @@ fn secrets_are_templates_and_overlays_leave_them_out() {
         }
     }
 }
+
+/// The pods of PXC, its HAProxy and Redis: a NetworkPolicy selects each (so every other
+/// connection is denied), and the service's pods are admitted to HAProxy and Redis only.
+#[test]
+fn the_data_stores_admit_only_the_service_their_own_pods_and_their_operators() {
+    let mut checked = 0;
+    for (name, objects) in service_kustomizations() {
+        checked += 1;
+        let policies = find_kind(objects, "NetworkPolicy");
+        // The ingress peers a policy admits for pods with these labels, and on which ports.
+        let admitted = |selected: &[(&str, &str)]| -> Vec<(BTreeMap<String, String>, Vec<u64>)> {
+            let policy = policies
+                .iter()
+                .find(|policy| {
+                    let labels = string_map(get(policy, &["spec", "podSelector", "matchLabels"]));
+                    selected
+                        .iter()
+                        .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+                        && labels.len() == selected.len()
+                })
+                .unwrap_or_else(|| panic!("{name}: no NetworkPolicy selects {selected:?}"));
+            assert!(
+                get_seq(policy, &["spec", "policyTypes"])
+                    .iter()
+                    .any(|t| t.as_str() == Some("Ingress")),
+                "{name}: {selected:?} must deny ingress by default"
+            );
+            get_seq(policy, &["spec", "ingress"])
+                .iter()
+                .flat_map(|rule| {
+                    let ports: Vec<u64> = get_seq(rule, &["ports"])
+                        .iter()
+                        .map(|port| as_u64(get(port, &["port"])))
+                        .collect();
+                    get_seq(rule, &["from"])
+                        .iter()
+                        .map(|peer| {
+                            (
+                                string_map(get(peer, &["podSelector", "matchLabels"])),
+                                ports.clone(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let service = |labels: &BTreeMap<String, String>| {
+            labels.get("app.kubernetes.io/name").map(String::as_str) == Some("order-manager")
+        };
+        let operator = |labels: &BTreeMap<String, String>| {
+            labels.get("app.kubernetes.io/name").map(String::as_str)
+                == Some("percona-xtradb-cluster-operator")
+                || labels.get("app").map(String::as_str) == Some("redisoperator")
+        };
+        let pxc = admitted(&[
+            ("app.kubernetes.io/instance", "order-manager-db"),
+            ("app.kubernetes.io/component", "pxc"),
+        ]);
+        let haproxy = admitted(&[
+            ("app.kubernetes.io/instance", "order-manager-db"),
+            ("app.kubernetes.io/component", "haproxy"),
+        ]);
+        let redis = admitted(&[
+            ("app.kubernetes.io/name", "order-manager-redis"),
+            ("app.kubernetes.io/part-of", "redis-failover"),
+        ]);
+        assert!(
+            !pxc.iter().any(|(labels, _)| service(labels)),
+            "{name}: the service reaches the PXC nodes only through HAProxy"
+        );
+        assert!(
+            haproxy
+                .iter()
+                .any(|(labels, ports)| service(labels) && ports == &[3306]),
+            "{name}: the service reaches HAProxy on 3306"
+        );
+        assert!(
+            redis
+                .iter()
+                .any(|(labels, ports)| service(labels) && ports == &[6379, 26379]),
+            "{name}: the service reaches Redis and Sentinel"
+        );
+        for (store, peers) in [("pxc", &pxc), ("haproxy", &haproxy), ("redis", &redis)] {
+            for (labels, _) in peers {
+                let own = labels.get("app.kubernetes.io/instance").map(String::as_str)
+                    == Some("order-manager-db")
+                    || labels.get("app.kubernetes.io/name").map(String::as_str)
+                        == Some("order-manager-redis");
+                assert!(
+                    !labels.is_empty() && (service(labels) || operator(labels) || own),
+                    "{name}: {store} admits an unexpected peer {labels:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(checked, 3, "the base and both overlays");
+}
