@@ -173,6 +173,19 @@ impl SessionStore for InMemorySessionStore {
         Ok(())
     }
 
+    async fn delete_all_of(&self, subject: &str) -> Result<u64, SessionStoreUnavailable> {
+        let now = Instant::now();
+        let mut ended = 0;
+        self.lock().sessions.retain(|_, session| {
+            let theirs = session.subject == subject;
+            if theirs && session.is_live(now) {
+                ended += 1;
+            }
+            !theirs
+        });
+        Ok(ended)
+    }
+
     async fn ping(&self) -> Result<(), SessionStoreUnavailable> {
         Ok(())
     }

@@ -2,7 +2,11 @@
 //! deleted through one replica is seen at once by all the others.
 //!
 //! Layout: one key `om:session:<session id>` per session, whose value is the session's subject,
-//! written with `SET key subject EX <ttl seconds>` so that Redis expires it by itself.
+//! written with `SET key subject EX <ttl seconds>` so that Redis expires it by itself; and per
+//! subject a sorted set `om:user-sessions:<subject>` of its session ids scored by their expiry
+//! (milliseconds, Redis's clock), so that all of a user's sessions can be ended at once. The set
+//! drops expired ids whenever a session is added and expires with the last session: it holds
+//! the live sessions only.
 //!
 //! Availability: the pool connects lazily, so the server starts (and keeps answering what does
 //! not need sessions) while Redis is down. Every call, pool acquire and command together, is
@@ -21,6 +25,35 @@ use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 
 /// The prefix of every session key.
 pub const SESSION_KEY_PREFIX: &str = "om:session:";
+/// The prefix of the per-subject index of sessions.
+pub const USER_SESSIONS_PREFIX: &str = "om:user-sessions:";
+
+/// Creates a session and indexes it under its subject, atomically.
+/// KEYS: session key, subject's index; ARGV: subject, TTL in seconds, session id.
+const CREATE_SCRIPT: &str = r"
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms)
+redis.call('ZADD', KEYS[2], now_ms + ttl * 1000, ARGV[3])
+if redis.call('TTL', KEYS[2]) < ttl then
+  redis.call('EXPIRE', KEYS[2], ttl)
+end
+return 1
+";
+
+/// Ends every session in a subject's index, atomically; returns how many were live.
+/// KEYS: subject's index; ARGV: the session key prefix.
+const DELETE_ALL_SCRIPT: &str = r"
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local ended = 0
+for _, id in ipairs(ids) do
+  ended = ended + redis.call('DEL', ARGV[1] .. id)
+end
+redis.call('DEL', KEYS[1])
+return ended
+";
 
 /// The longest TTL stored: longer ones are cut to it (ten years; Redis refuses expiry times
 /// that overflow, and no session should live that long anyway).
@@ -141,12 +174,26 @@ impl SessionStore for RedisSessionStore {
         subject: &str,
         ttl: Duration,
     ) -> Result<(), SessionStoreUnavailable> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(session_key(session_id))
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(CREATE_SCRIPT)
+            .arg(2)
+            .arg(session_key(session_id))
+            .arg(user_sessions_key(subject))
             .arg(subject)
-            .arg("EX")
-            .arg(ttl_secs(ttl));
-        self.query::<()>("SET", Some(session_id), &cmd).await
+            .arg(ttl_secs(ttl))
+            .arg(session_id);
+        self.query::<i64>("SET", Some(session_id), &cmd).await?;
+        Ok(())
+    }
+
+    async fn delete_all_of(&self, subject: &str) -> Result<u64, SessionStoreUnavailable> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(DELETE_ALL_SCRIPT)
+            .arg(1)
+            .arg(user_sessions_key(subject))
+            .arg(SESSION_KEY_PREFIX);
+        let ended = self.query::<i64>("DEL_ALL", None, &cmd).await?;
+        Ok(u64::try_from(ended).unwrap_or(0))
     }
 
     async fn exists(&self, session_id: &str) -> Result<bool, SessionStoreUnavailable> {
@@ -230,6 +277,11 @@ pub(crate) fn is_connection_broken(err: &RedisError) -> bool {
 /// The Redis key of a session.
 pub fn session_key(session_id: &str) -> String {
     format!("{SESSION_KEY_PREFIX}{session_id}")
+}
+
+/// The Redis key of a subject's index of sessions.
+pub fn user_sessions_key(subject: &str) -> String {
+    format!("{USER_SESSIONS_PREFIX}{subject}")
 }
 
 /// The TTL in whole seconds as given to `EX`: rounded up, at least 1, at most ten years.

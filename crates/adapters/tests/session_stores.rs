@@ -132,6 +132,36 @@ mod cases {
     pub async fn ping_answers(store: &dyn SessionStore) {
         store.ping().await.unwrap();
     }
+
+    pub async fn all_sessions_of_a_subject_end_at_once_and_no_other(store: &dyn SessionStore) {
+        // Subjects of their own: the Redis store is shared by every test.
+        let (alice, bob) = (format!("alice-{}", new_id()), format!("bob-{}", new_id()));
+        let ttl = Duration::from_secs(60);
+        let hers = [new_id(), new_id(), new_id()];
+        for id in &hers {
+            store.create(id, &alice, ttl).await.unwrap();
+        }
+        let his = new_id();
+        store.create(&his, &bob, ttl).await.unwrap();
+        // One of hers ended already: it is not counted again.
+        store.delete(&hers[0]).await.unwrap();
+
+        assert_eq!(store.delete_all_of(&alice).await.unwrap(), 2);
+        for id in &hers {
+            assert!(!store.exists(id).await.unwrap());
+        }
+        assert!(
+            store.exists(&his).await.unwrap(),
+            "another subject's session"
+        );
+        // Nothing left: a second time ends nothing; a new session afterwards works.
+        assert_eq!(store.delete_all_of(&alice).await.unwrap(), 0);
+        let again = new_id();
+        store.create(&again, &alice, ttl).await.unwrap();
+        assert!(store.exists(&again).await.unwrap());
+        assert_eq!(store.delete_all_of(&alice).await.unwrap(), 1);
+        store.delete(&his).await.unwrap();
+    }
 }
 
 macro_rules! contract {
@@ -165,6 +195,7 @@ contract!(
     session_expires_after_its_ttl,
     sub_second_ttl_lasts_at_least_a_second,
     ping_answers,
+    all_sessions_of_a_subject_end_at_once_and_no_other,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +322,48 @@ async fn redis_keeps_the_subject_under_a_prefixed_key_that_expires() {
         .await
         .unwrap();
     assert_eq!(exists, 0);
+}
+
+/// The per-subject index holds live sessions only and expires with the last of them, so a user
+/// who logs in all day does not grow it without end.
+#[tokio::test]
+async fn redis_indexes_live_sessions_only() {
+    use deadpool_redis::redis;
+
+    let url = redis_url();
+    let store = redis_store_at(&url, Duration::from_secs(5));
+    let subject = format!("carol-{}", new_id());
+    for _ in 0..3 {
+        store
+            .create(&new_id(), &subject, Duration::from_secs(1))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let long = new_id();
+    store
+        .create(&long, &subject, Duration::from_secs(600))
+        .await
+        .unwrap();
+
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let index = adapters::redis_sessions::user_sessions_key(&subject);
+    let members: Vec<String> = redis::cmd("ZRANGE")
+        .arg(&index)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(members, [long], "the expired ones were dropped");
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&index)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert!((590..=600).contains(&ttl), "TTL {ttl}");
+    assert_eq!(store.delete_all_of(&subject).await.unwrap(), 1);
 }
 
 #[test]

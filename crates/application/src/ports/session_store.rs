@@ -26,6 +26,10 @@ pub trait SessionStore: Send + Sync {
     /// Ends the session; ending an unknown session is not an error.
     async fn delete(&self, session_id: &str) -> Result<(), SessionStoreUnavailable>;
 
+    /// Ends every session of `subject` at once (a disabled user, a changed password, a
+    /// compromised account); returns how many live sessions it ended.
+    async fn delete_all_of(&self, subject: &str) -> Result<u64, SessionStoreUnavailable>;
+
     /// Whether the store answers (for readiness probes).
     async fn ping(&self) -> Result<(), SessionStoreUnavailable>;
 }
