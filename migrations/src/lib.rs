@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod exact_text;
 mod m20261128_000001_create_orders;
 mod m20261128_000002_create_users_and_api_keys;
+mod m20261203_000003_user_lifecycle;
 
 /// Applies every migration in order.
 #[derive(Debug)]
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_orders::Migration),
             Box::new(m20261128_000002_create_users_and_api_keys::Migration),
+            Box::new(m20261203_000003_user_lifecycle::Migration),
         ]
     }
 }

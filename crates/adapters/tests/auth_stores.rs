@@ -29,6 +29,7 @@ contract!(
     an_unknown_user_is_not_found,
     a_taken_username_cannot_be_added_again,
     usernames_are_compared_exactly,
+    users_are_listed_disabled_enabled_and_given_new_passwords,
     the_user_count_follows_every_add,
     an_inserted_key_is_found_by_its_digest,
     an_unknown_digest_is_not_found,
@@ -53,6 +54,7 @@ fn user(name: &str, hash: &str, scopes: &[Scope]) -> UserRecord {
         username: username(name),
         password_hash: PasswordHash::new(hash),
         scopes: Scopes::new(scopes.iter().copied()),
+        disabled: false,
     }
 }
 
@@ -111,6 +113,87 @@ mod cases {
         assert_eq!(kept.password_hash.as_str(), HASH);
         assert_eq!(kept.scopes, Scopes::new([Scope::Admin]));
         assert_eq!(users.count().await.unwrap(), 1);
+    }
+
+    pub async fn users_are_listed_disabled_enabled_and_given_new_passwords((users, _): Stores) {
+        users
+            .add(&user("bob", HASH, &[Scope::OrdersWrite]))
+            .await
+            .unwrap();
+        users
+            .add(&user("alice", HASH, &[Scope::Admin]))
+            .await
+            .unwrap();
+        let listed = users.list().await.unwrap();
+        let names: Vec<&str> = listed.iter().map(|u| u.username.as_str()).collect();
+        assert_eq!(names, ["alice", "bob"]);
+        assert!(
+            listed
+                .iter()
+                .all(|u| u.disabled_at.is_none() && u.created_at > 0)
+        );
+        assert_eq!(listed[0].scopes, Scopes::new([Scope::Admin]));
+
+        assert!(
+            users
+                .set_disabled(&username("bob"), Some(1_700_000_000_123))
+                .await
+                .unwrap()
+        );
+        let bob = users.find(&username("bob")).await.unwrap().unwrap();
+        assert!(bob.disabled);
+        assert_eq!(
+            users.list().await.unwrap()[1].disabled_at,
+            Some(1_700_000_000_123)
+        );
+        assert!(
+            !users
+                .find(&username("alice"))
+                .await
+                .unwrap()
+                .unwrap()
+                .disabled
+        );
+        assert!(users.set_disabled(&username("bob"), None).await.unwrap());
+        assert!(
+            !users
+                .find(&username("bob"))
+                .await
+                .unwrap()
+                .unwrap()
+                .disabled
+        );
+
+        let new_hash = PasswordHash::new("$argon2id$new");
+        assert!(
+            users
+                .set_password_hash(&username("bob"), &new_hash)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            users
+                .find(&username("bob"))
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
+            new_hash
+        );
+        // Nobody of that name: nothing changes, and the caller is told.
+        assert!(
+            !users
+                .set_disabled(&username("nobody"), Some(1))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !users
+                .set_password_hash(&username("nobody"), &new_hash)
+                .await
+                .unwrap()
+        );
+        assert!(!users.set_disabled(&username("Bob"), Some(1)).await.unwrap());
     }
 
     pub async fn usernames_are_compared_exactly((users, _): Stores) {

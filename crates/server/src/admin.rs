@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::Scope;
 use rand::RngCore;
 
-use crate::cli::{ApiKeyCommand, ServeArgs, UserCommand};
+use crate::cli::{ApiKeyCommand, ServeArgs, SessionsCommand, UserCommand};
 use crate::database;
 use crate::wiring::{Stores, password_hasher};
 
@@ -20,17 +20,65 @@ pub(crate) async fn stores(settings: &ServeArgs) -> anyhow::Result<Stores> {
 }
 
 pub async fn user(settings: &ServeArgs, command: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Add { username, scopes } = command;
-    let password = read_password()?;
+    if let UserCommand::Add { username, scopes } = command {
+        let password = read_password()?;
+        let stores = stores(settings).await?;
+        stores
+            .add_user(password_hasher()?)
+            .execute(&username, &password, &scopes)
+            .await?;
+        eprintln!(
+            "added user `{username}` with scopes {}",
+            scope_list(&scopes)
+        );
+        return Ok(());
+    }
     let stores = stores(settings).await?;
-    stores
-        .add_user(password_hasher()?)
-        .execute(&username, &password, &scopes)
-        .await?;
-    eprintln!(
-        "added user `{username}` with scopes {}",
-        scope_list(&scopes)
-    );
+    let sessions = crate::wiring::sessions_for_admin(&settings.auth)?;
+    let lifecycle = stores.user_lifecycle(password_hasher()?, sessions);
+    let ended = |count: u64| {
+        let place = if settings.auth.redis_url.is_some() {
+            "in Redis, on every replica"
+        } else {
+            "none reached: without REDIS_URL sessions live in the server's memory, and end \
+             when it restarts or their tokens expire"
+        };
+        format!("{count} session(s) ended ({place})")
+    };
+    match command {
+        UserCommand::Add { .. } => {}
+        UserCommand::List => {
+            let mut out = std::io::stdout();
+            writeln!(out, "USERNAME\tSCOPES\tCREATED_MS\tDISABLED_MS")?;
+            for user in lifecycle.list().await? {
+                let disabled = user.disabled_at.map_or("-".to_owned(), |at| at.to_string());
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{disabled}",
+                    user.username, user.scopes, user.created_at
+                )?;
+            }
+        }
+        UserCommand::Disable { username } => {
+            let count = lifecycle.disable(&username).await?;
+            eprintln!("disabled user `{username}`; {}", ended(count));
+        }
+        UserCommand::Enable { username } => {
+            lifecycle.enable(&username).await?;
+            eprintln!("enabled user `{username}`");
+        }
+        UserCommand::Passwd { username } => {
+            let password = read_password()?;
+            let count = lifecycle.change_password(&username, &password).await?;
+            eprintln!("changed the password of `{username}`; {}", ended(count));
+        }
+        UserCommand::Sessions {
+            command: SessionsCommand::Revoke { username },
+        } => {
+            let count = lifecycle.revoke_sessions(&username).await?;
+            eprintln!("{}", ended(count));
+        }
+    }
     Ok(())
 }
 

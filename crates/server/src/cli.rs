@@ -104,6 +104,27 @@ pub enum UserCommand {
         #[arg(long = "scope", required = true, value_parser = parse_scope)]
         scopes: Vec<Scope>,
     },
+    /// List users: name, scopes, creation, whether disabled. Never a password hash.
+    List,
+    /// Disable a user: no more logins, and every session of the user ends at once (on every
+    /// replica, through REDIS_URL).
+    Disable { username: String },
+    /// Let a disabled user log in again.
+    Enable { username: String },
+    /// Change a user's password (read from standard input, at least 12 characters); every
+    /// session of the user ends.
+    Passwd { username: String },
+    /// End every session of a user (its bearer tokens stop working).
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// End every session of the user.
+    Revoke { username: String },
 }
 
 #[derive(Debug, Subcommand)]

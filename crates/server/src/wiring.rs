@@ -20,6 +20,7 @@ use application::ports::{
 };
 use application::use_cases::auth::{
     AddUser, ApiKeyUsage, Authenticate, CreateApiKey, ListApiKeys, Login, Logout, RevokeApiKey,
+    UserLifecycle,
 };
 use application::use_cases::{
     CheckReadiness, ListCustomerItems, SubmitLimits, SubmitOrders, SummarizeCustomers,
@@ -73,6 +74,14 @@ impl Stores {
 
     pub fn add_user(&self, hasher: Arc<dyn PasswordHasher>) -> AddUser {
         AddUser::new(self.users.clone(), hasher)
+    }
+
+    pub fn user_lifecycle(
+        &self,
+        hasher: Arc<dyn PasswordHasher>,
+        sessions: Arc<dyn SessionStore>,
+    ) -> UserLifecycle {
+        UserLifecycle::new(self.users.clone(), hasher, sessions, self.clock.clone())
     }
 
     pub fn create_api_key(&self) -> CreateApiKey {
@@ -180,6 +189,11 @@ fn redis_settings(auth: &AuthArgs) -> Option<RedisSettings> {
         pool_size: 16,
         timeout: Duration::from_millis(auth.redis_timeout_ms),
     })
+}
+
+/// The session store an admin command ends sessions in: the replicas' Redis when configured.
+pub fn sessions_for_admin(auth: &AuthArgs) -> anyhow::Result<Arc<dyn SessionStore>> {
+    session_store(auth).map(|(store, _)| store)
 }
 
 /// The session store, and the same again when it is shared (Redis) and so must be checked by

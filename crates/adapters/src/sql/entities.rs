@@ -75,6 +75,8 @@ pub mod users {
         pub password_hash: String,
         pub scopes: String,
         pub created_at: i64,
+        /// When the user was disabled (epoch milliseconds); NULL while enabled.
+        pub disabled_at: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

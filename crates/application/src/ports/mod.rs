@@ -20,7 +20,7 @@ pub use order_store::{
 pub use rate_limiter::{InvalidPolicy, LimiterUnavailable, RateDecision, RateLimiter, RatePolicy};
 pub use session_store::{SessionStore, SessionStoreUnavailable};
 pub use token_codec::{SessionClaims, TokenCodec, TokenError};
-pub use user_store::{AddUserError, UserRecord, UserStore};
+pub use user_store::{AddUserError, UserRecord, UserStore, UserSummary};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use api_key_store::MockApiKeyStore;

@@ -33,10 +33,27 @@ fn client() -> reqwest::Client {
 
 /// `order-manager user add`, the password on standard input as a script would pipe it.
 pub(crate) fn user_add(dir: &Path, env: &[(&str, &str)]) {
+    user_command(
+        dir,
+        env,
+        &["add", "--username", USERNAME, "--scope", "admin"],
+        Some(PASSWORD),
+    );
+}
+
+/// `order-manager user ...` in `dir`, as an operator runs it (`stdin`: one line, then EOF);
+/// returns stdout, and fails the test on a failed command.
+pub(crate) fn user_command(
+    dir: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: Option<&str>,
+) -> String {
     let mut command = Command::new(BINARY);
     command
         .current_dir(dir)
-        .args(["user", "add", "--username", USERNAME, "--scope", "admin"])
+        .arg("user")
+        .args(args)
         .env_remove("DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -46,15 +63,18 @@ pub(crate) fn user_add(dir: &Path, env: &[(&str, &str)]) {
     }
     let mut child = command.spawn().unwrap();
     {
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{PASSWORD}").unwrap();
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            writeln!(pipe, "{text}").unwrap();
+        }
     } // closed here: the command reads one line, then EOF
     let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
-        "user add failed: {}",
+        "user {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 pub(crate) async fn login(client: &reqwest::Client, server: &Running) -> Response {
@@ -400,4 +420,123 @@ async fn redis_outage_answers_503_and_recovers_without_restart() {
     let response = logout(&client, &server, &fresh).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_token_refused(summaries_with_token(&client, &server, &fresh).await).await;
+}
+
+async fn login_with(client: &reqwest::Client, server: &Running, password: &str) -> Response {
+    client
+        .post(format!("{}/auth/login", server.base))
+        .json(&json!({"username": USERNAME, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Disabling a user, changing its password or revoking its sessions ends every session of the
+/// user on every replica at once (through Redis); a disabled user cannot log in until enabled.
+#[tokio::test]
+async fn user_lifecycle_commands_end_sessions_on_every_replica() {
+    let mysql = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
+        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
+    let redis = std::env::var("ORDER_MANAGER_TEST_REDIS_URL")
+        .expect("ORDER_MANAGER_TEST_REDIS_URL is not set: run the tests with `cargo xtask ci`");
+    let name = format!("om_e2e_{}", uuid::Uuid::new_v4().simple());
+    create_database(&mysql, &name).await;
+    let url = format!("{}/{name}", mysql.trim_end_matches('/'));
+    let admin = [
+        ("DATABASE_URL", url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+    ];
+    let migrated = Command::new(BINARY)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    user_add(dir_a.path(), &[("DATABASE_URL", url.as_str())]);
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("ORDER_MANAGER_JWT_SECRET", TEST_SECRET),
+    ];
+    // This test logs in more often than the per-username login budget allows.
+    let args = ["--login-rate-per-minute-user", "100"];
+    let replicas = [
+        start(dir_a.path(), &args, &env),
+        start(dir_b.path(), &args, &env),
+    ];
+    let client = client();
+    let assert_refused_everywhere = |token: String| {
+        let client = client.clone();
+        let replicas = &replicas;
+        async move {
+            for replica in replicas {
+                assert_token_refused(summaries_with_token(&client, replica, &token).await).await;
+            }
+        }
+    };
+
+    // Disable: the open session ends on both replicas, and no new one can start.
+    let first = token(&client, &replicas[0]).await;
+    let second = token(&client, &replicas[1]).await;
+    user_command(dir_a.path(), &admin, &["disable", USERNAME], None);
+    assert_refused_everywhere(first).await;
+    assert_refused_everywhere(second).await;
+    let refused = login(&client, &replicas[1]).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let listed = user_command(dir_a.path(), &admin, &["list"], None);
+    let line = listed.lines().find(|l| l.starts_with(USERNAME)).unwrap();
+    assert!(!line.ends_with("\t-"), "listed as disabled: {listed}");
+
+    // Enable: logins work again.
+    user_command(dir_a.path(), &admin, &["enable", USERNAME], None);
+    let third = token(&client, &replicas[0]).await;
+    let listed = user_command(dir_a.path(), &admin, &["list"], None);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(USERNAME) && l.ends_with("\t-")),
+        "{listed}"
+    );
+
+    // A new password: the old sessions and the old password stop working.
+    let new_password = "a brand new long password";
+    user_command(
+        dir_a.path(),
+        &admin,
+        &["passwd", USERNAME],
+        Some(new_password),
+    );
+    assert_refused_everywhere(third).await;
+    assert_eq!(
+        login(&client, &replicas[0]).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = login_with(&client, &replicas[1], new_password).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let fourth = response.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        summaries_with_token(&client, &replicas[0], &fourth)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Revoke the sessions alone: the token ends, the password still works.
+    user_command(
+        dir_a.path(),
+        &admin,
+        &["sessions", "revoke", USERNAME],
+        None,
+    );
+    assert_refused_everywhere(fourth).await;
+    assert_eq!(
+        login_with(&client, &replicas[0], new_password)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }

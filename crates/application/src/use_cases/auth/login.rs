@@ -107,8 +107,9 @@ impl Login {
                 HashingError::Busy => LoginError::Unavailable(e.to_string()),
                 HashingError::Failed(_) => LoginError::Internal(e.to_string()),
             })?;
+        // A disabled user gets the same answer as a wrong password, after the same work.
         let user = match user {
-            Some(user) if matches => user,
+            Some(user) if matches && !user.disabled => user,
             _ => return Err(LoginError::InvalidCredentials),
         };
 
@@ -163,12 +164,16 @@ mod tests {
 
     fn mocks() -> Mocks {
         let mut users = MockUserStore::new();
+        // alice, and dora: disabled, with the same password.
         users.expect_find().returning(|name| {
-            Ok((name.as_str() == "alice").then(|| UserRecord {
-                username: Username::parse("alice").unwrap(),
-                password_hash: PasswordHash::new("alice-hash"),
-                scopes: Scopes::new([Scope::CustomersRead]),
-            }))
+            Ok(["alice", "dora"]
+                .contains(&name.as_str())
+                .then(|| UserRecord {
+                    username: name.clone(),
+                    password_hash: PasswordHash::new("alice-hash"),
+                    scopes: Scopes::new([Scope::CustomersRead]),
+                    disabled: name.as_str() == "dora",
+                }))
         });
         let mut hasher = MockPasswordHasher::new();
         hasher
@@ -216,6 +221,16 @@ mod tests {
         assert_eq!(token.access_token, "token-for-alice");
         assert_eq!(token.expires_in_secs, 900);
         assert!(!format!("{token:?}").contains("token-for"));
+    }
+
+    #[tokio::test]
+    async fn a_disabled_user_is_refused_like_a_wrong_password() {
+        let mut m = mocks();
+        m.sessions.expect_create().never();
+        assert_eq!(
+            login(m).execute("dora", "correct horse").await,
+            Err(LoginError::InvalidCredentials)
+        );
     }
 
     #[tokio::test]

@@ -60,6 +60,7 @@ impl AddUser {
             username: username.clone(),
             password_hash,
             scopes: Scopes::new(scopes.iter().copied()),
+            disabled: false,
         };
         self.users.add(&record).await.map_err(|e| match e {
             AddUserError::AlreadyExists => AddUserFailure::AlreadyExists(username.to_string()),

@@ -7,6 +7,7 @@ mod login;
 mod logout;
 mod manage_api_keys;
 mod manage_users;
+mod user_lifecycle;
 
 pub use api_key_usage::ApiKeyUsage;
 pub use authenticate::{AuthError, Authenticate};
@@ -16,3 +17,4 @@ pub use manage_api_keys::{
     ApiKeyAdminError, CreateApiKey, CreatedApiKey, ListApiKeys, RevokeApiKey,
 };
 pub use manage_users::{AddUser, AddUserFailure};
+pub use user_lifecycle::{UserLifecycle, UserLifecycleError};
