@@ -143,15 +143,13 @@ async fn assert_unavailable(response: Response) {
     assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
 }
 
-/// Two replicas on one MariaDB database and one Redis: a session opened on one is usable on
-/// the other, and a logout on either ends it on both.
-#[tokio::test]
-async fn two_replicas_share_sessions_through_redis() {
+/// A freshly migrated MariaDB database of its own and the shared Redis of `cargo xtask ci`:
+/// the database URL and the Redis URL.
+async fn shared_stores() -> (String, String) {
     let mysql = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
         .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
     let redis = std::env::var("ORDER_MANAGER_TEST_REDIS_URL")
         .expect("ORDER_MANAGER_TEST_REDIS_URL is not set: run the tests with `cargo xtask ci`");
-
     let name = format!("om_e2e_{}", uuid::Uuid::new_v4().simple());
     create_database(&mysql, &name).await;
     let url = format!("{}/{name}", mysql.trim_end_matches('/'));
@@ -165,6 +163,14 @@ async fn two_replicas_share_sessions_through_redis() {
         "migrate failed: {}",
         String::from_utf8_lossy(&migrated.stderr)
     );
+    (url, redis)
+}
+
+/// Two replicas on one MariaDB database and one Redis: a session opened on one is usable on
+/// the other, and a logout on either ends it on both.
+#[tokio::test]
+async fn two_replicas_share_sessions_through_redis() {
+    let (url, redis) = shared_stores().await;
 
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     user_add(dir_a.path(), &[("DATABASE_URL", url.as_str())]);
@@ -435,23 +441,11 @@ async fn login_with(client: &reqwest::Client, server: &Running, password: &str) 
 /// user on every replica at once (through Redis); a disabled user cannot log in until enabled.
 #[tokio::test]
 async fn user_lifecycle_commands_end_sessions_on_every_replica() {
-    let mysql = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
-        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
-    let redis = std::env::var("ORDER_MANAGER_TEST_REDIS_URL")
-        .expect("ORDER_MANAGER_TEST_REDIS_URL is not set: run the tests with `cargo xtask ci`");
-    let name = format!("om_e2e_{}", uuid::Uuid::new_v4().simple());
-    create_database(&mysql, &name).await;
-    let url = format!("{}/{name}", mysql.trim_end_matches('/'));
+    let (url, redis) = shared_stores().await;
     let admin = [
         ("DATABASE_URL", url.as_str()),
         ("REDIS_URL", redis.as_str()),
     ];
-    let migrated = Command::new(BINARY)
-        .arg("migrate")
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(migrated.status.success());
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     user_add(dir_a.path(), &[("DATABASE_URL", url.as_str())]);
     let env = [
@@ -459,8 +453,16 @@ async fn user_lifecycle_commands_end_sessions_on_every_replica() {
         ("REDIS_URL", redis.as_str()),
         ("ORDER_MANAGER_JWT_SECRET", TEST_SECRET),
     ];
-    // This test logs in more often than the per-username login budget allows.
-    let args = ["--login-rate-per-minute-user", "100"];
+    // This test logs in more often than the login budgets allow, and they are kept in the
+    // Redis that other tests (from this same address) share.
+    let args = [
+        "--login-rate-per-minute-ip",
+        "1000",
+        "--login-rate-per-minute-user",
+        "1000",
+        "--login-rate-per-minute-user-all",
+        "1000",
+    ];
     let replicas = [
         start(dir_a.path(), &args, &env),
         start(dir_b.path(), &args, &env),
