@@ -264,9 +264,17 @@ async fn a_spray_from_many_networks_is_slowed_to_the_username_budget() {
         .iter()
         .filter(|status| **status == StatusCode::TOO_MANY_REQUESTS)
         .count();
-    assert_eq!(tried + refused, 40, "{statuses:?}");
+    // On a machine with fewer cores the hashing queue may turn some of the admitted away (503).
+    let busy = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    assert_eq!(tried + refused + busy, 40, "{statuses:?}");
     // The burst of 6, and one more each 10 s of the 3 s an attempt may wait: at most 7.
-    assert!((6..=7).contains(&tried), "{tried} guesses were checked");
+    assert!(
+        (6..=7).contains(&(tried + busy)) && tried >= 1,
+        "{tried} guesses were checked, {busy} found the hashing queue full"
+    );
     // The owner, elsewhere, is slowed (told to retry once the budget refills), not locked out.
     let mut owner = None;
     for _ in 0..3 {
