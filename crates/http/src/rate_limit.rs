@@ -124,27 +124,24 @@ pub(crate) async fn throttle_login(
 /// The longest a login waits for its username's budget from anywhere before it is refused.
 const LOGIN_DELAY_LIMIT: Duration = Duration::from_secs(3);
 
-/// Waits, if need be, for the username's budget from anywhere (`login-user-all`): a spray from
-/// many networks passes at that policy's rate; beyond [`LOGIN_DELAY_LIMIT`] of waiting, 429.
+/// Waits, if need be, for the username's budget from anywhere (`login-user-all`, see
+/// `ThrottleRequests::wait_for_login_anywhere`); beyond [`LOGIN_DELAY_LIMIT`], 429.
 async fn wait_for_the_username(state: &ApiState, username: &str) -> Result<(), Problem> {
-    let started = std::time::Instant::now();
-    loop {
-        let verdict = state
-            .rate_limit
-            .throttle
-            .login_anywhere(username)
-            .await
-            .map_err(|err| unavailable(&err))?;
-        let Some(wait) = verdict.decision.retry_after() else {
-            return Ok(());
-        };
-        if started.elapsed() + wait > LOGIN_DELAY_LIMIT {
+    let waited = state
+        .rate_limit
+        .throttle
+        .wait_for_login_anywhere(username, LOGIN_DELAY_LIMIT)
+        .await
+        .map_err(|err| unavailable(&err))?;
+    metrics::counter!("order_manager_login_delays_total").increment(u64::from(waited.delays));
+    match waited.refused {
+        None => Ok(()),
+        Some(verdict) => {
             metrics::counter!("order_manager_rate_limited_total", "policy" => verdict.policy.name())
                 .increment(1);
-            return Err(Problem::too_many_requests(retry_after_secs(wait)));
+            let wait = verdict.decision.retry_after().unwrap_or(LOGIN_DELAY_LIMIT);
+            Err(Problem::too_many_requests(retry_after_secs(wait)))
         }
-        metrics::counter!("order_manager_login_delays_total").increment(1);
-        actix_web::rt::time::sleep(wait).await;
     }
 }
 

@@ -16,7 +16,9 @@ pub use import_orders::{
     ChunkReport, Chunker, ImportOrders, ImportProblem, RejectedOrder, SourcedOrder,
 };
 pub use list_customer_items::{ListCustomerItems, ListItemsError};
-pub use rate_limit::{RateLimits, Throttle, ThrottleRequests, ThrottleUnavailable, Verdict};
+pub use rate_limit::{
+    LoginWait, RateLimits, Throttle, ThrottleRequests, ThrottleUnavailable, Verdict,
+};
 pub use submit_orders::{SubmitError, SubmitLimits, SubmitOrders, SubmitReport};
 pub use summarize_customers::{SummarizeCustomers, SummarizeError};
 pub use validate_batch::{FieldError, FieldErrors, MAX_ECHOED_CHARS, echo};

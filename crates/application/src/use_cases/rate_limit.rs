@@ -109,6 +109,15 @@ impl Throttle {
     }
 }
 
+/// How a login fared against its username's budget from anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginWait {
+    /// The refusing verdict when it would have waited too long; `None`: it may proceed.
+    pub refused: Option<Verdict>,
+    /// How many times it waited for the budget.
+    pub delays: u32,
+}
+
 /// The limiter could not decide, and nothing may go unlimited: the request is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("rate limiting is unavailable: {0}")]
@@ -173,9 +182,38 @@ impl ThrottleRequests {
         Ok(throttle)
     }
 
-    /// Counts a login attempt on `username` from anywhere. Refused means "wait": the caller
-    /// delays the attempt by the decision's `retry_after` and asks again (up to a bound), so
-    /// that a spray from many networks passes at this policy's rate and no faster.
+    /// Counts a login attempt on `username` from anywhere, waiting while the budget is spent:
+    /// the attempt asks again after each `retry_after`, so that a spray from many networks
+    /// passes at this policy's rate and no faster, while the owner is only delayed. An attempt
+    /// that would wait longer than `max_wait` in all is refused with the policy's verdict.
+    pub async fn wait_for_login_anywhere(
+        &self,
+        username: &str,
+        max_wait: Duration,
+    ) -> Result<LoginWait, ThrottleUnavailable> {
+        let started = tokio::time::Instant::now();
+        let mut delays = 0;
+        loop {
+            let verdict = self.login_anywhere(username).await?;
+            let Some(wait) = verdict.decision.retry_after() else {
+                return Ok(LoginWait {
+                    refused: None,
+                    delays,
+                });
+            };
+            if started.elapsed() + wait > max_wait {
+                return Ok(LoginWait {
+                    refused: Some(verdict),
+                    delays,
+                });
+            }
+            delays += 1;
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Counts one login attempt on `username` from anywhere (see
+    /// [`Self::wait_for_login_anywhere`]).
     pub async fn login_anywhere(&self, username: &str) -> Result<Verdict, ThrottleUnavailable> {
         let mut throttle = Throttle::default();
         self.charge(
@@ -440,6 +478,43 @@ mod tests {
             .returning(|_, p| Ok(refuse(p, Duration::from_secs(2))));
         let uc = ThrottleRequests::new(Arc::new(limiter), limits());
         let verdict = uc.login_anywhere("alice").await.unwrap();
+        assert_eq!(verdict.policy.name(), "login-user-all");
+        assert_eq!(verdict.decision.retry_after(), Some(Duration::from_secs(2)));
+    }
+
+    #[tokio::test]
+    async fn a_login_waits_for_the_budget_from_anywhere_but_not_beyond_the_bound() {
+        let mut limiter = MockRateLimiter::new();
+        let mut order = mockall::Sequence::new();
+        limiter
+            .expect_check()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, p| Ok(refuse(p, Duration::from_millis(50))));
+        limiter
+            .expect_check()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, p| Ok(allow(p)));
+        limiter
+            .expect_check()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, p| Ok(refuse(p, Duration::from_secs(2))));
+        let uc = ThrottleRequests::new(Arc::new(limiter), limits());
+        let started = std::time::Instant::now();
+        let waited = uc
+            .wait_for_login_anywhere("alice", Duration::from_secs(3))
+            .await
+            .unwrap();
+        assert_eq!((waited.refused, waited.delays), (None, 1));
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        let refused = uc
+            .wait_for_login_anywhere("alice", Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(refused.delays, 0);
+        let verdict = refused.refused.unwrap();
         assert_eq!(verdict.policy.name(), "login-user-all");
         assert_eq!(verdict.decision.retry_after(), Some(Duration::from_secs(2)));
     }
