@@ -50,21 +50,21 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     timer.run("observability", observability::check)?;
     // Offline checks of deploy/ and docker-compose.yml (each step timed on its own).
     crate::deploy_check::run_steps(timer)?;
+    // Both offer TLS from a CA of their own, and every test reaches them over TLS, verifying
+    // the certificate and host name as production does.
     let mariadb = timer.run("mariadb start", MariaDb::start_throwaway)?;
-    eprintln!(
-        "xtask: MariaDB {} at {}",
-        mariadb.server_version(),
-        mariadb.url()
-    );
+    let mysql_url = mariadb.tls_url().unwrap_or_else(|| mariadb.url());
+    eprintln!("xtask: MariaDB {} at {mysql_url}", mariadb.server_version());
     // Should this fail, MariaDb's Drop stops MariaDB.
     let redis = timer.run("redis start", Redis::start_throwaway)?;
-    eprintln!("xtask: Redis at {}", redis.url());
+    let redis_url = redis.tls_url().unwrap_or_else(|| redis.url());
+    eprintln!("xtask: Redis at {redis_url}");
     let tests = timer.run("test", || {
         // nextest: one process per test, and a closing summary line that counts every test.
         let mut test = cargo(["nextest", "run", "--workspace", "--all-features"]);
         test.env("PATH", &test_path);
-        test.env(TEST_MYSQL_URL_VAR, mariadb.url());
-        test.env(TEST_REDIS_URL_VAR, redis.url());
+        test.env(TEST_MYSQL_URL_VAR, &mysql_url);
+        test.env(TEST_REDIS_URL_VAR, &redis_url);
         run_inherited(&mut test)
     });
     // Stopped (and timed) whether or not the tests passed; were this skipped, the Drop of

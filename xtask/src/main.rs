@@ -20,6 +20,7 @@ mod process_tree;
 mod redis;
 mod signals;
 mod step_timer;
+mod test_ca;
 
 use std::process::ExitCode;
 
@@ -133,8 +134,8 @@ fn run(command: Command) -> anyhow::Result<()> {
     let needs = match &command {
         Command::Ci | Command::Openapi | Command::Fuzz(_) => None,
         Command::Bench(_) => Some(("bench", preflight::BENCH)),
-        Command::Mariadb => Some(("mariadb", &[preflight::Tool::MariadbServer][..])),
-        Command::Redis => Some(("redis", &[preflight::Tool::Redis][..])),
+        Command::Mariadb => Some(("mariadb", preflight::TLS_MARIADB)),
+        Command::Redis => Some(("redis", preflight::TLS_REDIS)),
         Command::Dev(_) => Some(("dev", preflight::STORES)),
         Command::DeployCheck => Some(("deploy-check", preflight::DEPLOY_CHECK)),
         Command::Observability => Some(("observability", preflight::OBSERVABILITY)),

@@ -20,6 +20,7 @@ use tempfile::TempDir;
 
 use crate::preflight::{self, Tool};
 use crate::signals;
+use crate::test_ca::TestCa;
 
 /// How long a starting server may take to answer before we give up.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -43,9 +44,11 @@ pub struct MariaDb {
     port: u16,
     server_version: String,
     error_log: PathBuf,
-    /// Socket, pid file, init file and, for a throwaway server, the data and error log.
-    /// Deleted after the server has stopped.
+    /// Socket, pid file, init file and, for a throwaway server, the data, error log and TLS
+    /// files. Deleted after the server has stopped.
     runtime_dir: Option<TempDir>,
+    /// The CA of the server's certificate, for a throwaway server (which offers TLS).
+    tls: Option<TestCa>,
     stopped: bool,
 }
 
@@ -66,6 +69,7 @@ struct Launch<'a> {
     port: u16,
     throwaway: bool,
     init_sql: Option<&'a str>,
+    tls: Option<&'a TestCa>,
 }
 
 impl MariaDb {
@@ -80,6 +84,9 @@ impl MariaDb {
         let data_dir = runtime_dir.path().join("data");
         let error_log = runtime_dir.path().join("error.log");
         install_data_dir(&binaries, &data_dir)?;
+        let tls_dir = runtime_dir.path().join("tls");
+        fs::create_dir(&tls_dir)?;
+        let tls = TestCa::make(&tls_dir)?;
 
         let mut attempt = 1;
         loop {
@@ -91,17 +98,14 @@ impl MariaDb {
                 port: free_port()?,
                 throwaway: true,
                 init_sql: None,
+                tls: Some(&tls),
             };
             match launch.start() {
                 Ok((child, server_version)) => {
                     let port = launch.port;
-                    return Ok(Self::new(
-                        child,
-                        port,
-                        server_version,
-                        error_log,
-                        runtime_dir,
-                    ));
+                    let mut server = Self::new(child, port, server_version, error_log, runtime_dir);
+                    server.tls = Some(tls);
+                    return Ok(server);
                 }
                 Err(StartError::PortTaken) if attempt < START_ATTEMPTS => {
                     eprintln!(
@@ -146,6 +150,7 @@ impl MariaDb {
             port,
             throwaway: false,
             init_sql: Some(init_sql),
+            tls: None,
         };
         match launch.start() {
             Ok((child, server_version)) => Ok(Self::new(
@@ -177,6 +182,7 @@ impl MariaDb {
             server_version,
             error_log,
             runtime_dir: Some(runtime_dir),
+            tls: None,
             stopped: false,
         }
     }
@@ -184,6 +190,18 @@ impl MariaDb {
     /// `mysql://root@127.0.0.1:PORT`, without a database name.
     pub fn url(&self) -> String {
         format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    /// For a throwaway server: its URL over TLS, verifying the certificate and the host name
+    /// against the server's own CA, as production does (`ssl-mode=VERIFY_IDENTITY`).
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls.as_ref().map(|ca| {
+            format!(
+                "{}?ssl-mode=VERIFY_IDENTITY&ssl-ca={}",
+                self.url(),
+                ca.ca_certificate().display()
+            )
+        })
     }
 
     /// The server's process id.
@@ -446,6 +464,14 @@ impl Launch<'_> {
                 .arg("--skip-innodb-doublewrite")
                 .arg("--innodb-buffer-pool-dump-at-shutdown=OFF")
                 .arg("--innodb-buffer-pool-load-at-startup=OFF");
+        }
+        if let Some(tls) = self.tls {
+            // Offered, not required: the tests connect over TLS, the server's own probes and
+            // the `mariadb` client of `cargo xtask` over the socket or plain TCP.
+            command
+                .arg(format!("--ssl-ca={}", tls.ca_certificate().display()))
+                .arg(format!("--ssl-cert={}", tls.server_certificate().display()))
+                .arg(format!("--ssl-key={}", tls.server_key().display()));
         }
         if let Some(sql) = self.init_sql {
             // Run by the server itself before it accepts connections, so no client program

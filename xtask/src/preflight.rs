@@ -71,7 +71,16 @@ pub const CLUSTER: &[Tool] = &[
     Tool::Nginx,
     Tool::Openssl,
 ];
-pub const BENCH: &[Tool] = &[Tool::MariadbServer, Tool::Redis, Tool::Wrk, Tool::Font];
+/// Throwaway servers (tests, benchmarks) offer TLS with a certificate openssl makes.
+pub const TLS_MARIADB: &[Tool] = &[Tool::MariadbServer, Tool::Openssl];
+pub const TLS_REDIS: &[Tool] = &[Tool::Redis, Tool::Openssl];
+pub const BENCH: &[Tool] = &[
+    Tool::MariadbServer,
+    Tool::Redis,
+    Tool::Openssl,
+    Tool::Wrk,
+    Tool::Font,
+];
 
 impl Tool {
     /// The Debian package that brings it.
@@ -100,7 +109,7 @@ impl Tool {
             Self::MariadbClient => "the cluster rehearsal's SQL checks",
             Self::Redis => "the private Redis of the tests",
             Self::Nginx => "nginx -t and the cluster rehearsal's proxy",
-            Self::Openssl => "test certificates",
+            Self::Openssl => "the test CA: TLS of the private MariaDB, Redis and nginx",
             Self::Promtool => "promtool: Prometheus config and alert rules",
             Self::Amtool => "amtool: Alertmanager config",
             Self::PythonVenv => "virtualenvs for schemathesis and the manifest checks",

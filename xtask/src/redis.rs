@@ -22,6 +22,7 @@ use tempfile::TempDir;
 
 use crate::preflight::{self, Tool};
 use crate::signals;
+use crate::test_ca::TestCa;
 
 /// The variable the Redis-backed tests read: `redis://127.0.0.1:PORT`.
 pub const TEST_REDIS_URL_VAR: &str = "ORDER_MANAGER_TEST_REDIS_URL";
@@ -47,8 +48,10 @@ pub struct Redis {
     child: Child,
     port: u16,
     log: PathBuf,
-    /// The working directory, log and socket; deleted after the server has stopped.
+    /// The working directory, log, socket and TLS files; deleted after the server has stopped.
     runtime_dir: Option<TempDir>,
+    /// A throwaway server also listens for TLS, with a certificate from its own CA.
+    tls: Option<(u16, TestCa)>,
     stopped: bool,
 }
 
@@ -61,16 +64,34 @@ impl Redis {
             .tempdir()
             .context("could not create a temporary directory for Redis")?;
         let log = runtime_dir.path().join("redis.log");
+        let tls_dir = runtime_dir.path().join("tls");
+        fs::create_dir(&tls_dir)?;
+        let ca = TestCa::make(&tls_dir)?;
         let mut attempt = 1;
         loop {
             let port = free_port()?;
-            match start(&binary, runtime_dir.path(), &log, port, Persistence::None) {
+            let mut tls_port = free_port()?;
+            while tls_port == port {
+                tls_port = free_port()?;
+            }
+            let listeners = Listeners {
+                port,
+                tls: Some((tls_port, &ca)),
+            };
+            match start(
+                &binary,
+                runtime_dir.path(),
+                &log,
+                &listeners,
+                Persistence::None,
+            ) {
                 Ok(child) => {
                     return Ok(Self {
                         child,
                         port,
                         log,
                         runtime_dir: Some(runtime_dir),
+                        tls: Some((tls_port, ca)),
                         stopped: false,
                     });
                 }
@@ -92,12 +113,14 @@ impl Redis {
         let binary = locate_server()?;
         fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
         let log = dir.join("redis.log");
-        match start(&binary, dir, &log, port, Persistence::AppendOnly) {
+        let listeners = Listeners { port, tls: None };
+        match start(&binary, dir, &log, &listeners, Persistence::AppendOnly) {
             Ok(child) => Ok(Self {
                 child,
                 port,
                 log,
                 runtime_dir: None,
+                tls: None,
                 stopped: false,
             }),
             Err(StartError::PortTaken) => {
@@ -115,6 +138,17 @@ impl Redis {
     /// `redis://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// For a throwaway server: `rediss://127.0.0.1:TLS_PORT/?ssl_ca_certs=CA`, the URL over
+    /// TLS that trusts the server's own CA (the parameter the service's adapters read).
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls.as_ref().map(|(port, ca)| {
+            format!(
+                "rediss://127.0.0.1:{port}/?ssl_ca_certs={}",
+                ca.ca_certificate().display()
+            )
+        })
     }
 
     /// Fails if the server has exited on its own.
@@ -167,8 +201,10 @@ pub fn run_command() -> Result<()> {
     let mut redis = Redis::start_throwaway()?;
     // The URL and export line on stdout, everything else on stderr, so a script can read them.
     eprintln!("xtask: Redis is running");
-    println!("{}", redis.url());
-    println!("export {TEST_REDIS_URL_VAR}={}", redis.url());
+    // Over TLS with the server's CA, as `cargo xtask ci` runs the tests.
+    let url = redis.tls_url().unwrap_or_else(|| redis.url());
+    println!("{url}");
+    println!("export {TEST_REDIS_URL_VAR}='{url}'");
     eprintln!("xtask: press Ctrl-C to stop it; its data is deleted then.");
 
     // Half-second waits so that a server that dies on its own is reported, not waited on forever.
@@ -247,15 +283,28 @@ enum Persistence {
     AppendOnly,
 }
 
+/// Where a server listens: always plain TCP (the readiness probe's), TLS too where asked.
+#[derive(Debug)]
+struct Listeners<'a> {
+    port: u16,
+    tls: Option<(u16, &'a TestCa)>,
+}
+
 /// The server's command line: no config file, so nothing from /etc/redis applies.
-fn command(binary: &Path, dir: &Path, log: &Path, port: u16, persistence: Persistence) -> Command {
+fn command(
+    binary: &Path,
+    dir: &Path,
+    log: &Path,
+    listeners: &Listeners<'_>,
+    persistence: Persistence,
+) -> Command {
     let append_only = match persistence {
         Persistence::None => "no",
         Persistence::AppendOnly => "yes",
     };
     let mut command = Command::new(binary);
     command
-        .args(["--port", &port.to_string()])
+        .args(["--port", &listeners.port.to_string()])
         .args(["--bind", "127.0.0.1"])
         .args(["--save", ""])
         .args(["--appendonly", append_only])
@@ -268,6 +317,18 @@ fn command(binary: &Path, dir: &Path, log: &Path, port: u16, persistence: Persis
         .arg("--unixsocket")
         .arg(socket_path(dir))
         .args(["--unixsocketperm", "700"]);
+    if let Some((tls_port, ca)) = listeners.tls {
+        command
+            .args(["--tls-port", &tls_port.to_string()])
+            .arg("--tls-cert-file")
+            .arg(ca.server_certificate())
+            .arg("--tls-key-file")
+            .arg(ca.server_key())
+            .arg("--tls-ca-cert-file")
+            .arg(ca.ca_certificate())
+            // Clients prove nothing with certificates; they may use a password, as in production.
+            .args(["--tls-auth-clients", "no"]);
+    }
     command
 }
 
@@ -276,10 +337,10 @@ fn start(
     binary: &Path,
     dir: &Path,
     log: &Path,
-    port: u16,
+    listeners: &Listeners<'_>,
     persistence: Persistence,
 ) -> Result<Child, StartError> {
-    let mut command = command(binary, dir, log, port, persistence);
+    let mut command = command(binary, dir, log, listeners, persistence);
     // Where this attempt's part of the (appended-to) log starts.
     let log_start = fs::metadata(log).map_or(0, |metadata| metadata.len());
     // stderr goes to the log too: errors in the arguments are printed before the log is opened.
@@ -298,7 +359,7 @@ fn start(
     let mut child = command
         .spawn()
         .with_context(|| format!("could not start {}", binary.display()))?;
-    match wait_until_ready(&mut child, dir, log, log_start, port) {
+    match wait_until_ready(&mut child, dir, log, log_start, listeners.port) {
         Ok(()) => Ok(child),
         Err(err) => {
             // Stop a server that is still starting (timeout, Ctrl-C); reaps an exited one.
@@ -446,7 +507,10 @@ mod tests {
             Path::new("/usr/bin/redis-server"),
             dir,
             &dir.join("redis.log"),
-            6390,
+            &Listeners {
+                port: 6390,
+                tls: None,
+            },
             Persistence::None,
         );
         let args: Vec<String> = command

@@ -6,6 +6,7 @@ pub mod fallback_rate_limiter;
 pub mod jwt;
 pub mod memory_rate_limiter;
 pub mod memory_sessions;
+pub mod redis_connection;
 pub mod redis_rate_limiter;
 pub mod redis_sessions;
 pub mod sql;

@@ -31,6 +31,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::oneshot;
 
+use crate::redis_connection::open_client;
 use crate::redis_sessions::{RedisSettings, redact_url};
 
 pub const RATE_LIMIT_KEY_PREFIX: &str = "om:rl:";
@@ -103,8 +104,7 @@ impl RedisRateLimiter {
                 "the Redis rate limiter needs a Tokio runtime".to_owned(),
             ));
         }
-        let client = redis::Client::open(settings.url.as_str())
-            .map_err(|err| LimiterUnavailable(format!("invalid Redis URL: {err}")))?;
+        let client = open_client(&settings.url).map_err(LimiterUnavailable)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.timeout))
             .set_response_timeout(Some(settings.timeout))

@@ -23,6 +23,8 @@ use async_trait::async_trait;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Cmd, FromRedisValue, RedisError};
 use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 
+use crate::redis_connection::open_client;
+
 /// The prefix of every session key.
 pub const SESSION_KEY_PREFIX: &str = "om:session:";
 /// The prefix of the per-subject index of sessions.
@@ -62,7 +64,8 @@ const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
 /// How to reach Redis.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisSettings {
-    /// `redis://[user:password@]host:port[/db]` (or `rediss://` where TLS is compiled in).
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS, optionally with
+    /// `?ssl_ca_certs=/path/ca.pem` to trust a private CA (see [`crate::redis_connection`]).
     pub url: String,
     /// The most connections kept open to Redis (at least 1).
     pub pool_size: usize,
@@ -235,7 +238,8 @@ pub(crate) fn build_pool(settings: &RedisSettings) -> Result<Pool, String> {
     let connection_config = AsyncConnectionConfig::new()
         .set_connection_timeout(timeout)
         .set_response_timeout(timeout);
-    let manager = Manager::new_with_config(settings.url.as_str(), connection_config)
+    let client = open_client(&settings.url)?;
+    let manager = Manager::new_with_config(client.get_connection_info().clone(), connection_config)
         .map_err(|err| format!("invalid Redis URL: {err}"))?;
     Pool::builder(manager)
         .max_size(settings.pool_size)

@@ -18,17 +18,7 @@ use application::ports::{RateLimiter, RatePolicy};
 use futures_util::future::join_all;
 use support::{TestRedis, free_port};
 
-const REDIS_URL_VAR: &str = "ORDER_MANAGER_TEST_REDIS_URL";
-
-/// The URL of the shared test Redis; missing, the test fails (it must not pass untested).
-fn redis_url() -> String {
-    std::env::var(REDIS_URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{REDIS_URL_VAR} is not set: run the tests with `cargo xtask ci`, or start a \
-             private Redis with `cargo xtask redis` and export the URL it prints"
-        )
-    })
-}
+use testkit::stores::redis_url;
 
 fn redis_limiter_at(url: &str, timeout: Duration) -> RedisRateLimiter {
     RedisRateLimiter::connect(&RedisSettings {
@@ -209,7 +199,7 @@ async fn the_state_is_one_prefixed_key_that_expires_when_the_bucket_is_full() {
     for _ in 0..3 {
         limiter.check(&key, &p).await.unwrap();
     }
-    let client = redis::Client::open(url.as_str()).unwrap();
+    let client = adapters::redis_connection::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let stored = format!("{RATE_LIMIT_KEY_PREFIX}{key}");
     let ttl_ms: i64 = redis::cmd("PTTL")
@@ -236,7 +226,7 @@ async fn decisions_go_on_after_redis_forgets_the_script() {
     let limiter = redis_limiter_at(&url, Duration::from_secs(5));
     let (key, p) = (new_key(), policy(1, MINUTE, 2));
     assert!(limiter.check(&key, &p).await.unwrap().allowed);
-    let client = redis::Client::open(url.as_str()).unwrap();
+    let client = adapters::redis_connection::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let () = redis::cmd("SCRIPT")
         .arg("FLUSH")

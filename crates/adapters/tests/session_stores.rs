@@ -15,17 +15,7 @@ use application::ports::SessionStore;
 use futures_util::future::join_all;
 use support::{TestRedis, free_port};
 
-const REDIS_URL_VAR: &str = "ORDER_MANAGER_TEST_REDIS_URL";
-
-/// The URL of the shared test Redis; missing, the test fails (it must not pass untested).
-fn redis_url() -> String {
-    std::env::var(REDIS_URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{REDIS_URL_VAR} is not set: run the tests with `cargo xtask ci`, or start a \
-             private Redis with `cargo xtask redis` and export the URL it prints"
-        )
-    })
-}
+use testkit::stores::redis_url;
 
 fn redis_store_at(url: &str, timeout: Duration) -> RedisSessionStore {
     RedisSessionStore::connect(&RedisSettings {
@@ -298,7 +288,7 @@ async fn redis_keeps_the_subject_under_a_prefixed_key_that_expires() {
         .await
         .unwrap();
 
-    let client = redis::Client::open(url.as_str()).unwrap();
+    let client = adapters::redis_connection::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let key = format!("om:session:{id}");
     assert_eq!(adapters::redis_sessions::session_key(&id), key);
@@ -346,7 +336,7 @@ async fn redis_indexes_live_sessions_only() {
         .await
         .unwrap();
 
-    let client = redis::Client::open(url.as_str()).unwrap();
+    let client = adapters::redis_connection::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let index = adapters::redis_sessions::user_sessions_key(&subject);
     let members: Vec<String> = redis::cmd("ZRANGE")

@@ -40,18 +40,14 @@ struct Scratch {
 
 impl Scratch {
     async fn new() -> Self {
-        let server = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL").expect(
-            "ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`, \
-             or start a private MariaDB with `cargo xtask mariadb` and export the URL it prints",
-        );
-        let server = server.trim_end_matches('/').to_owned();
+        let server = testkit::stores::mysql_server_url();
         let name = format!("om_retry_{}", uuid::Uuid::new_v4().simple());
         let admin = connect(&settings(server.clone())).await.unwrap();
         admin
             .execute_unprepared(&format!("CREATE DATABASE `{name}`"))
             .await
             .unwrap();
-        let db = connect(&settings(format!("{server}/{name}")))
+        let db = connect(&settings(testkit::stores::database_url(&server, &name)))
             .await
             .unwrap();
         db.execute_unprepared(

@@ -10,4 +10,5 @@ pub mod metrics;
 pub mod rate_limiting;
 pub mod startup;
 pub mod telemetry;
+pub mod transport_security;
 pub mod wiring;

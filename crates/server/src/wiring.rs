@@ -124,6 +124,12 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
             settings.max_body_bytes
         );
     }
+    for warning in crate::transport_security::warnings(
+        &settings.database.url,
+        settings.auth.redis_url.as_deref(),
+    ) {
+        tracing::warn!("{warning}");
+    }
     let hasher = password_hasher()?;
     let secret = signing_secret(&settings.auth, &settings.database.url)?;
     let username_pseudonyms = UsernamePseudonyms::derived_from(&secret);
@@ -201,14 +207,9 @@ pub fn sessions_for_admin(auth: &AuthArgs) -> anyhow::Result<Arc<dyn SessionStor
 type SessionStores = (Arc<dyn SessionStore>, Option<Arc<dyn SessionStore>>);
 
 fn session_store(auth: &AuthArgs) -> anyhow::Result<SessionStores> {
-    match &auth.redis_url {
-        Some(url) => {
-            let store = RedisSessionStore::connect(&RedisSettings {
-                url: url.clone(),
-                pool_size: 16,
-                timeout: Duration::from_millis(auth.redis_timeout_ms),
-            })
-            .context("invalid Redis settings")?;
+    match redis_settings(auth) {
+        Some(settings) => {
+            let store = RedisSessionStore::connect(&settings).context("invalid Redis settings")?;
             tracing::info!("sessions are kept in Redis");
             let store: Arc<dyn SessionStore> = Arc::new(store);
             Ok((store.clone(), Some(store)))

@@ -1,5 +1,5 @@
-//! The real nginx in front of the replicas: a certificate authority and a server certificate
-//! made with the `openssl` CLI, and a scratch directory holding a main `nginx.conf` that
+//! The real nginx in front of the replicas: a server certificate from a throwaway CA
+//! ([`TestCa`]), and a scratch directory holding a main `nginx.conf` that
 //! includes the shipped `deploy/nginx/order-manager.conf` by its absolute path (never a copy),
 //! plus the two small files that file expects beside the main one: `upstream.conf` (the
 //! replicas) and `tls.conf` (listener and certificate). See deploy/README.md, "nginx".
@@ -18,6 +18,7 @@ use nix::sys::signal::Signal;
 use crate::cargo::workspace_root;
 use crate::preflight::{self, Tool};
 use crate::signals;
+use crate::test_ca::TestCa;
 
 /// The shipped nginx configuration (shared with docker-compose).
 const NGINX_DIR: &str = "deploy/nginx";
@@ -32,92 +33,6 @@ pub struct Nginx {
     pub dir: PathBuf,
     /// PEM of the CA that signed nginx's certificate: the only root the suite's clients trust.
     pub ca_pem: Vec<u8>,
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .context("could not run openssl (apt-get install openssl)")?;
-    if !output.status.success() {
-        bail!(
-            "openssl {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// A throwaway CA (ECDSA P-256, valid 2 days) and a server certificate it signs for
-/// `localhost` and `127.0.0.1`. A separate CA, because rustls (webpki) refuses a CA
-/// certificate used as the server's own.
-fn make_certificates(dir: &Path) -> Result<()> {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=order-manager cluster CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-        ],
-    )?;
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "tls.key",
-            "-out",
-            "tls.csr",
-        ],
-    )?;
-    fs::write(
-        dir.join("tls.ext"),
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-         extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )?;
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "tls.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            "tls.ext",
-            "-out",
-            "tls.crt",
-        ],
-    )
 }
 
 /// The generated main file: process settings and paths of this scratch directory, then the
@@ -157,19 +72,20 @@ impl Nginx {
     pub fn start(dir: &Path, port: u16, replica_ports: &[u16]) -> Result<Self> {
         let nginx = preflight::locate(Tool::Nginx, &["nginx"])?;
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        make_certificates(dir)?;
+        let certificates = TestCa::make(dir)?;
         let shared = workspace_root().join(NGINX_DIR).join("order-manager.conf");
         fs::write(dir.join("nginx.conf"), main_conf(dir, &shared))?;
         fs::write(dir.join("upstream.conf"), upstream_conf(replica_ports))?;
         fs::write(
             dir.join("tls.conf"),
             format!(
-                "listen 127.0.0.1:{port} ssl;\nssl_certificate {d}/tls.crt;\n\
-                 ssl_certificate_key {d}/tls.key;\n",
-                d = dir.display()
+                "listen 127.0.0.1:{port} ssl;\nssl_certificate {};\n\
+                 ssl_certificate_key {};\n",
+                certificates.server_certificate().display(),
+                certificates.server_key().display(),
             ),
         )?;
-        let ca_pem = fs::read(dir.join("ca.crt"))?;
+        let ca_pem = certificates.ca_pem()?;
         let mut child = Command::new(&nginx)
             .arg("-p")
             .arg(dir)

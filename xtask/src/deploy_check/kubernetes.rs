@@ -17,11 +17,16 @@ const RENDERED_DIR: &str = "target/deploy-check/rendered";
 /// Custom resources the manifests use, by apiVersion and kind. kubernetes-validate has no
 /// schema for them (it knows the built-in kinds only) and skips them; anything else it skips is
 /// a mistake (a misspelt kind or apiVersion) and fails the check.
-pub const KNOWN_CUSTOM_RESOURCES: [(&str, &str); 2] = [
+const OVERLAYS: &str = "deploy/k8s/overlays";
+
+pub const KNOWN_CUSTOM_RESOURCES: [(&str, &str); 4] = [
     // Percona Operator for MySQL based on Percona XtraDB Cluster.
     ("pxc.percona.com/v1", "PerconaXtraDBCluster"),
     // redis-operator (spotahome): Redis with Sentinel.
     ("databases.spotahome.com/v1", "RedisFailover"),
+    // cert-manager: the private CA and certificate of Redis's TLS.
+    ("cert-manager.io/v1", "Issuer"),
+    ("cert-manager.io/v1", "Certificate"),
 ];
 
 /// Kubernetes versions the output is validated against: the oldest the manifests support
@@ -100,6 +105,21 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
 }
 
 /// Every directory under `deploy/k8s/` with a kustomization.yaml, in a stable order.
+/// The overlays: the directories of `deploy/k8s/overlays` with a kustomization, sorted; at least one.
+pub fn overlays(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join(OVERLAYS);
+    let mut overlays: Vec<_> = fs::read_dir(&dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.join("kustomization.yaml").is_file())
+        .collect();
+    overlays.sort();
+    if overlays.is_empty() {
+        bail!("no overlay under {OVERLAYS}");
+    }
+    Ok(overlays)
+}
+
 pub fn kustomizations(root: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut pending = vec![root.join(KUSTOMIZE_ROOT)];

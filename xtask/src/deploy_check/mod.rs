@@ -8,6 +8,9 @@
 //!   in a kind or apiVersion would otherwise be skipped silently).
 //! - `client ip`: in every overlay, the ingress-nginx controller's `proxy-real-ip-cidr` lies
 //!   within the service's trusted proxies (see [`client_ip`]).
+//! - `store tls`: the data stores' URLs ask for verified TLS, and in every overlay the CA files
+//!   they name are mounted, the PXC certificate names the host, Redis listens for TLS where the
+//!   URL leads (see [`store_tls`]).
 //! - `yamllint`: every YAML file of `deploy/` and `docker-compose.yml`, with `.yamllint`.
 //! - `compose`: `docker-compose.yml` against the Compose Specification JSON schema (vendored in
 //!   `deploy/schemas/`, no download), plus the references the schema cannot see (depends_on
@@ -31,6 +34,7 @@ mod nginx;
 pub(crate) mod python;
 #[cfg(test)]
 mod settings_tests;
+mod store_tls;
 mod yamllint;
 
 use std::path::Path;
@@ -60,9 +64,10 @@ pub fn run() -> Result<()> {
 pub fn run_steps(timer: &mut StepTimer) -> Result<()> {
     let root = workspace_root();
     let tools = timer.run("deploy tools", Tools::ensure)?;
-    let checks: [(&'static str, &dyn Fn() -> Result<()>); 6] = [
+    let checks: [(&'static str, &dyn Fn() -> Result<()>); 7] = [
         ("deploy kubernetes", &|| kubernetes::check(&tools, &root)),
         ("deploy client ip", &|| client_ip::check(&tools, &root)),
+        ("deploy store tls", &|| store_tls::check(&tools, &root)),
         ("deploy yamllint", &|| yamllint::check(&tools, &root)),
         ("deploy compose", &|| compose::check(&tools, &root)),
         ("deploy dockerfile", &|| dockerfile::check(&tools, &root)),

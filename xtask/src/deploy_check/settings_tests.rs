@@ -907,11 +907,19 @@ fn the_data_stores_are_the_ones_deployed() {
     assert_eq!(redis.len(), 1, "one RedisFailover");
     let redis = redis[0];
     let redis_name = kind_and_name(redis).1;
+    // The master's TLS port, through a Service of the same selector as the operator's rfrm-
+    // (deploy_check::store_tls follows the URL to Redis's `tls-port`).
     let (host, port) = url_host_port(&secrets["REDIS_URL"]);
     assert_eq!(
         (host.as_str(), port),
-        (format!("rfrm-{redis_name}").as_str(), Some(6379)),
-        "REDIS_URL: the master service"
+        (format!("{redis_name}-tls").as_str(), Some(6380)),
+        "REDIS_URL: the master's TLS service"
+    );
+    let tls_service = find(base, "Service", &host).expect("the Redis TLS Service");
+    assert_eq!(
+        get_str(tls_service, &["spec", "selector", "redisfailovers-role"]),
+        Some("master"),
+        "the TLS Service follows the master"
     );
     let auth = get_str(redis, &["spec", "auth", "secretPath"]).expect("Redis auth");
     assert!(
@@ -919,7 +927,7 @@ fn the_data_stores_are_the_ones_deployed() {
         "the Redis auth Secret template"
     );
 
-    // Egress: exactly the database's HAProxy, Redis with its Sentinels, and DNS.
+    // Egress: exactly the database's HAProxy, Redis's TLS port, and DNS.
     for (name, objects) in service_kustomizations() {
         let policy = find(objects, "NetworkPolicy", "order-manager-egress").expect("egress policy");
         assert_eq!(
@@ -954,13 +962,15 @@ fn the_data_stores_are_the_ones_deployed() {
             "{name}: to HAProxy only"
         );
         assert!(
-            has(("app.kubernetes.io/name", redis_name), "TCP", 6379),
-            "{name}: egress to Redis"
+            has(("app.kubernetes.io/name", redis_name), "TCP", 6380),
+            "{name}: egress to Redis over TLS"
         );
-        assert!(
-            has(("app.kubernetes.io/name", redis_name), "TCP", 26379),
-            "{name}: egress to Sentinel"
-        );
+        for plain in [6379, 26379] {
+            assert!(
+                !has(("app.kubernetes.io/name", redis_name), "TCP", plain),
+                "{name}: no egress to Redis's plain port {plain}"
+            );
+        }
         assert!(
             has(("k8s-app", "kube-dns"), "UDP", 53),
             "{name}: DNS over UDP"
@@ -969,7 +979,7 @@ fn the_data_stores_are_the_ones_deployed() {
             has(("k8s-app", "kube-dns"), "TCP", 53),
             "{name}: DNS over TCP"
         );
-        assert_eq!(allowed.len(), 5, "{name}: nothing else: {allowed:?}");
+        assert_eq!(allowed.len(), 4, "{name}: nothing else: {allowed:?}");
     }
 }
 
@@ -1107,8 +1117,10 @@ fn the_data_stores_admit_only_the_service_their_own_pods_and_their_operators() {
         assert!(
             redis
                 .iter()
-                .any(|(labels, ports)| service(labels) && ports == &[6379, 26379]),
-            "{name}: the service reaches Redis and Sentinel"
+                .filter(|(labels, _)| service(labels))
+                .all(|(_, ports)| ports == &[6380])
+                && redis.iter().any(|(labels, _)| service(labels)),
+            "{name}: the service reaches Redis on its TLS port only"
         );
         for (store, peers) in [("pxc", &pxc), ("haproxy", &haproxy), ("redis", &redis)] {
             for (labels, _) in peers {

@@ -39,11 +39,7 @@ where
     F: FnOnce(S) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let server = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL").expect(
-        "ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`, \
-         or start a private MariaDB with `cargo xtask mariadb` and export the URL it prints",
-    );
-    let server = server.trim_end_matches('/').to_owned();
+    let server = testkit::stores::mysql_server_url();
     let name = format!("om_test_{}", uuid::Uuid::new_v4().simple());
     let admin = connect(&settings(server.clone()))
         .await
@@ -52,7 +48,7 @@ where
         .execute_unprepared(&format!("CREATE DATABASE `{name}`"))
         .await
         .expect("create test database");
-    let db = migrated(format!("{server}/{name}")).await;
+    let db = migrated(testkit::stores::database_url(&server, &name)).await;
     case(build(&db)).await;
     db.close().await.ok();
     admin

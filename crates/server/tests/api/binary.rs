@@ -279,19 +279,17 @@ async fn help_never_prints_secret_values_from_the_environment() {
 /// The same binary on MariaDB: refuses an unmigrated schema, migrates on command, then serves.
 #[tokio::test]
 async fn on_mysql_it_migrates_on_command_and_serves() {
-    let server_url = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
-        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
+    let server_url = testkit::stores::mysql_server_url();
     let name = format!("om_e2e_{}", uuid::Uuid::new_v4().simple());
+    let url = testkit::stores::database_url(&server_url, &name);
     let admin = Command::new(BINARY)
-        .args(["migrate", "--database-url"])
-        .arg(format!("{}/{name}", server_url.trim_end_matches('/')))
+        .args(["migrate", "--database-url", &url])
         .output()
         .unwrap();
     // The database does not exist yet: a clear failure, not a panic.
     assert!(!admin.status.success());
 
     create_database(&server_url, &name).await;
-    let url = format!("{}/{name}", server_url.trim_end_matches('/'));
     let dir = tempfile::tempdir().unwrap();
 
     let refused = Command::new(BINARY)

@@ -356,11 +356,10 @@ fn unknown_formats_and_headers_are_clear_errors() {
 async fn an_import_killed_half_way_and_run_again_stores_everything_exactly_once() {
     use sea_orm::{ConnectionTrait, Database, Statement};
 
-    let server_url = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
-        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
+    let server_url = testkit::stores::mysql_server_url();
     let name = format!("om_import_{}", uuid::Uuid::new_v4().simple());
     create_database(&server_url, &name).await;
-    let url = format!("{}/{name}", server_url.trim_end_matches('/'));
+    let url = testkit::stores::database_url(&server_url, &name);
     assert!(run(&url, &["migrate"]).status.success());
 
     let orders = orders(30_000);

@@ -20,32 +20,14 @@ use serde_json::{Value, json};
 
 use crate::binary::{Running, TEST_SECRET, api_key_create, create_database, start};
 use crate::readiness::TcpProxy;
+use testkit::stores::{address, mysql_database_url, mysql_server_url};
 
 const ORDERS_PER_BATCH: usize = 5;
 const CUSTOMERS: usize = 7;
 
-fn mysql_server() -> String {
-    std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
-        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`")
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-/// `host:port` of the MariaDB server URL.
-fn mysql_target(server: &str) -> String {
-    server
-        .rsplit('@')
-        .next()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 async fn fresh_database(prefix: &str) -> String {
     let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-    create_database(&mysql_server(), &name).await;
+    create_database(&mysql_server_url(), &name).await;
     name
 }
 
@@ -186,7 +168,7 @@ fn serve(dir: &std::path::Path, url: &str, args: &[&str]) -> Running {
 async fn sigkill_mid_stream_loses_and_duplicates_nothing() {
     const BATCHES: usize = 80;
     let name = fresh_database("om_kill").await;
-    let url = format!("{}/{name}", mysql_server());
+    let url = mysql_database_url(&name);
     let dir = tempfile::tempdir().unwrap();
     let mut server = serve(dir.path(), &url, &["--migrate"]);
     let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
@@ -340,9 +322,9 @@ struct Outcome {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn database_down_under_load_fails_fast_and_recovers() {
     let name = fresh_database("om_dbdown").await;
-    let proxy = TcpProxy::start(0, &mysql_target(&mysql_server())).await;
+    let proxy = TcpProxy::start(0, &address(&mysql_server_url())).await;
     let url = format!("mysql://root@127.0.0.1:{}/{name}", proxy.port);
-    let direct_url = format!("{}/{name}", mysql_server());
+    let direct_url = mysql_database_url(&name);
     let dir = tempfile::tempdir().unwrap();
     let server = serve(
         dir.path(),
@@ -540,7 +522,7 @@ fn zero_timeouts_and_attempts_are_refused_at_startup() {
 #[tokio::test]
 async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
     let name = fresh_database("om_redisdown").await;
-    let url = format!("{}/{name}", mysql_server());
+    let url = mysql_database_url(&name);
     let mut redis = crate::replicas::RedisProcess::start();
     let redis_url = redis.url();
     let dir = tempfile::tempdir().unwrap();

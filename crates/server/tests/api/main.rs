@@ -20,4 +20,5 @@ mod rate_limit_e2e;
 mod read_customers;
 mod readiness;
 mod replicas;
+mod store_tls;
 mod submit_orders;

@@ -71,19 +71,10 @@ async fn readyz(app: &TestApp) -> (reqwest::Response, Duration) {
 
 #[tokio::test]
 async fn readiness_follows_the_database_down_and_up() {
-    let server = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
-        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
-    let server = server.trim_end_matches('/');
+    let server = testkit::stores::mysql_server_url();
     let name = format!("om_ready_{}", uuid::Uuid::new_v4().simple());
-    create_database(server, &name).await;
-    let target = server
-        .rsplit('@')
-        .next()
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    create_database(&server, &name).await;
+    let target = testkit::stores::address(&server);
     let proxy = TcpProxy::start(0, &target).await;
     let url = format!("mysql://root@127.0.0.1:{}/{name}", proxy.port);
     let app = spawn_app_on(

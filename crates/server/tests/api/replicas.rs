@@ -146,13 +146,11 @@ async fn assert_unavailable(response: Response) {
 /// A freshly migrated MariaDB database of its own and the shared Redis of `cargo xtask ci`:
 /// the database URL and the Redis URL.
 async fn shared_stores() -> (String, String) {
-    let mysql = std::env::var("ORDER_MANAGER_TEST_MYSQL_URL")
-        .expect("ORDER_MANAGER_TEST_MYSQL_URL is not set: run the tests with `cargo xtask ci`");
-    let redis = std::env::var("ORDER_MANAGER_TEST_REDIS_URL")
-        .expect("ORDER_MANAGER_TEST_REDIS_URL is not set: run the tests with `cargo xtask ci`");
+    let mysql = testkit::stores::mysql_server_url();
+    let redis = testkit::stores::redis_url();
     let name = format!("om_e2e_{}", uuid::Uuid::new_v4().simple());
     create_database(&mysql, &name).await;
-    let url = format!("{}/{name}", mysql.trim_end_matches('/'));
+    let url = testkit::stores::database_url(&mysql, &name);
     let migrated = Command::new(BINARY)
         .arg("migrate")
         .env("DATABASE_URL", &url)
