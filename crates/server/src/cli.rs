@@ -369,6 +369,47 @@ pub enum LogFormat {
 }
 
 /// Settings of `serve`.
+/// How concurrent `POST /orders` share transactions: submissions that arrive while every writer
+/// is busy are written together, one lookup and one commit per group, each answered as alone.
+#[derive(Debug, Clone, Args)]
+pub struct WriteGroupArgs {
+    /// Groups of submissions written at the same time, each in one transaction.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_WRITE_CONCURRENCY",
+        default_value_t = 4,
+        global = true
+    )]
+    pub write_concurrency: usize,
+
+    /// Most submissions one transaction carries (1: every request in a transaction of its own).
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_WRITE_GROUP_MAX_REQUESTS",
+        default_value_t = 64,
+        global = true
+    )]
+    pub write_group_max_requests: usize,
+
+    /// Most orders one transaction carries; a larger request is written alone.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_WRITE_GROUP_MAX_ORDERS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub write_group_max_orders: usize,
+
+    /// Submissions waiting for a writer at most; beyond, 503 with Retry-After at once.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_WRITE_QUEUE",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub write_queue: usize,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.
@@ -388,6 +429,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub rate_limit: RateLimitArgs,
+
+    #[command(flatten)]
+    pub write_groups: WriteGroupArgs,
 
     /// Apply pending migrations at start. Always done for SQLite; for MySQL the default is to
     /// refuse to start on an outdated schema (run `order-manager migrate` first).

@@ -24,6 +24,7 @@ use application::use_cases::auth::{
 };
 use application::use_cases::{
     CheckReadiness, ListCustomerItems, SubmitLimits, SubmitOrders, SummarizeCustomers,
+    WriteGroupSettings,
 };
 use http_api::{ApiState, AuthApi, BodyBudget, HttpLimits, Lifecycle, UsernamePseudonyms};
 use rand::RngCore;
@@ -150,7 +151,13 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
                 max_items_per_order: settings.max_items_per_order,
                 ..SubmitLimits::default()
             },
-        ),
+        )
+        .with_write_groups(WriteGroupSettings {
+            concurrency: settings.write_groups.write_concurrency,
+            max_requests: settings.write_groups.write_group_max_requests,
+            max_orders: settings.write_groups.write_group_max_orders,
+            max_queued: settings.write_groups.write_queue,
+        }),
         list_customer_items: ListCustomerItems::new(stores.orders.clone()),
         summarize_customers: SummarizeCustomers::new(stores.orders.clone()),
         auth: AuthApi {

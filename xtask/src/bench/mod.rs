@@ -105,6 +105,8 @@ pub struct Bench {
     pub base: String,
     pub api_key: String,
     pub database_url: String,
+    /// The MariaDB server's URL, without a database (for server settings).
+    pub server_url: String,
     pub bench_tool: PathBuf,
     /// `order-manager` itself, for the bulk import and export.
     pub server_binary: PathBuf,
@@ -217,6 +219,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         plan,
         api_key,
         database_url,
+        server_url: mariadb.url(),
         bench_tool,
         server_binary,
         oha: tools.oha,

@@ -495,7 +495,7 @@ fn create_runtime_user(url: &str) -> Result<String> {
 }
 
 /// Runs `sql` as root on the server at `url` with the MariaDB client that comes with it.
-fn run_sql(url: &str, sql: &str) -> Result<()> {
+pub fn run_sql(url: &str, sql: &str) -> Result<()> {
     let port = url
         .rsplit(':')
         .next()

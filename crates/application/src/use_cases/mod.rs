@@ -9,6 +9,7 @@ mod rate_limit;
 mod submit_orders;
 mod summarize_customers;
 mod validate_batch;
+mod write_groups;
 
 pub use check_readiness::{CheckReadiness, Dependency, Readiness};
 pub use export_orders::{ExportError, ExportOrders, ItemsExport, SummariesExport};
@@ -22,3 +23,4 @@ pub use rate_limit::{
 pub use submit_orders::{SubmitError, SubmitLimits, SubmitOrders, SubmitReport};
 pub use summarize_customers::{SummarizeCustomers, SummarizeError};
 pub use validate_batch::{FieldError, FieldErrors, MAX_ECHOED_CHARS, echo};
+pub use write_groups::WriteGroupSettings;

@@ -6,7 +6,8 @@ use domain::{Fingerprint, Order, OrderId};
 use thiserror::Error;
 
 use super::validate_batch::{FieldError, FieldErrors, find_oversized, validate_batch};
-use crate::ports::{Clock, InsertError, OrderStore, StoreError};
+use super::write_groups::{WriteGroupSettings, WriteGroups, commit_one};
+use crate::ports::{Clock, OrderStore, StoreError};
 use crate::raw_input::RawOrder;
 
 /// How big a batch may be. Exceeding a limit rejects the whole batch (never a truncation).
@@ -60,13 +61,12 @@ pub enum SubmitError {
     /// in the same batch).
     #[error("order ids already used with different content: {0:?}")]
     Conflict(Vec<OrderId>),
+    /// Too many submissions are waiting to be written; nothing was stored, retry shortly.
+    #[error("too many submissions are waiting to be written")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-
-/// Concurrent submissions of the same new order id can race between lookup and insert; the
-/// loser looks again and then sees a duplicate or a conflict. A few rounds settle any race.
-const MAX_INSERT_ATTEMPTS: usize = 4;
 
 /// Use case: validate a batch of orders and store its new orders atomically and idempotently.
 #[derive(Clone)]
@@ -74,12 +74,18 @@ pub struct SubmitOrders {
     store: Arc<dyn OrderStore>,
     clock: Arc<dyn Clock>,
     limits: SubmitLimits,
+    /// Where concurrent submissions share transactions; without it each is written alone.
+    groups: Option<Arc<WriteGroups>>,
 }
 
 impl std::fmt::Debug for SubmitOrders {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SubmitOrders")
             .field("limits", &self.limits)
+            .field(
+                "groups",
+                &self.groups.as_ref().map(|groups| groups.settings()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -90,7 +96,20 @@ impl SubmitOrders {
             store,
             clock,
             limits,
+            groups: None,
         }
+    }
+
+    /// Submissions through [`Self::execute`] that arrive while the writers are busy share one
+    /// transaction per group (see `write_groups`); each is still answered exactly as alone.
+    /// Writers are Tokio tasks: `execute` must then run inside a Tokio runtime.
+    pub fn with_write_groups(mut self, settings: WriteGroupSettings) -> Self {
+        self.groups = Some(Arc::new(WriteGroups::new(
+            self.store.clone(),
+            self.clock.clone(),
+            settings,
+        )));
+        self
     }
 
     pub fn limits(&self) -> SubmitLimits {
@@ -139,65 +158,29 @@ impl SubmitOrders {
         }
         let orders = validate_batch(batch, max_items, self.limits.max_listed_errors)
             .map_err(SubmitError::Invalid)?;
-        self.store_valid(&orders).await
+        match &self.groups {
+            Some(groups) => {
+                // A conflict between the request's own repeats is its answer at once.
+                collapse_repeats(&orders)?;
+                groups.submit(orders).await
+            }
+            None => self.store_valid(&orders).await,
+        }
     }
 
     /// Stores the new ones of `orders`, already valid, atomically and idempotently: identical
     /// repeats (in the batch or already stored) are duplicates; an id with other content is a
     /// conflict for the whole batch, and nothing is stored.
     pub async fn store_valid(&self, orders: &[Order]) -> Result<SubmitReport, SubmitError> {
-        if orders.is_empty() {
-            return Err(SubmitError::EmptyBatch);
-        }
-        let unique = collapse_repeats(orders)?;
-        for _ in 0..MAX_INSERT_ATTEMPTS {
-            let ids: Vec<OrderId> = unique.iter().map(|(o, _)| o.order_id().clone()).collect();
-            let stored = self.store.stored_fingerprints(&ids).await?;
-            let mut conflicts = Vec::new();
-            let mut new_orders = Vec::new();
-            for (order, fingerprint) in &unique {
-                match stored.get(order.order_id()) {
-                    None => new_orders.push(*order),
-                    Some(existing) if existing == fingerprint => {}
-                    Some(_) => conflicts.push(order.order_id().clone()),
-                }
-            }
-            if !conflicts.is_empty() {
-                return Err(SubmitError::Conflict(conflicts));
-            }
-            let accepted = new_orders.len();
-            let accepted_items = new_orders.iter().map(|o| o.items().len()).sum();
-            if accepted > 0 {
-                let received_at = self.clock.now_millis();
-                // The common case, every order new and none repeated, is written as it is.
-                let inserted = if accepted == orders.len() {
-                    self.store.insert_new(orders, received_at).await
-                } else {
-                    let new_orders: Vec<Order> = new_orders.into_iter().cloned().collect();
-                    self.store.insert_new(&new_orders, received_at).await
-                };
-                match inserted {
-                    Ok(()) => {}
-                    Err(InsertError::AlreadyStored) => {
-                        tracing::debug!("order ids stored concurrently; looking them up again");
-                        continue;
-                    }
-                    Err(InsertError::Store(e)) => return Err(e.into()),
-                }
-            }
-            return Ok(SubmitReport {
-                accepted,
-                accepted_items,
-                duplicates: orders.len() - accepted,
-            });
-        }
-        Err(StoreError::Contention("concurrent submissions of the same order ids".into()).into())
+        commit_one(&*self.store, &*self.clock, orders).await
     }
 }
 
 /// Keeps the first of identical repeats inside one batch; a repeated id with other content is
 /// a conflict.
-fn collapse_repeats(orders: &[Order]) -> Result<Vec<(&Order, Fingerprint)>, SubmitError> {
+pub(super) fn collapse_repeats(
+    orders: &[Order],
+) -> Result<Vec<(&Order, Fingerprint)>, SubmitError> {
     let mut seen: HashMap<&OrderId, Fingerprint> = HashMap::with_capacity(orders.len());
     let mut unique = Vec::with_capacity(orders.len());
     let mut conflicts = Vec::new();
@@ -228,7 +211,7 @@ mod tests {
     use mockall::predicate::always;
 
     use super::*;
-    use crate::ports::{MockClock, MockOrderStore};
+    use crate::ports::{InsertError, MockClock, MockOrderStore};
     use crate::raw_input::{RawItem, RawItems, RawOrderFields, RawValue};
 
     fn raw(order_id: &str, cost: &str) -> RawOrder {

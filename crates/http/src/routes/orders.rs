@@ -98,6 +98,9 @@ pub(crate) fn submit_problem(err: SubmitError) -> Problem {
             metrics::counter!("order_manager_order_conflicts_total").increment(ids.len() as u64);
             Problem::conflict(ids.into_iter().map(|id| id.into_string()).collect())
         }
+        SubmitError::Busy => {
+            Problem::unavailable("too many orders are waiting to be written; retry")
+        }
         SubmitError::Store(err) => store_problem(err),
     }
 }

@@ -161,12 +161,14 @@ fn serve(dir: &std::path::Path, url: &str, args: &[&str]) -> Running {
     )
 }
 
-/// SIGKILL in the middle of a stream of batches from a client that retries every batch until
-/// it is acknowledged; after a restart, every acknowledged order is stored exactly once, no
-/// batch was ever partially stored, and the summaries equal the sums of the items.
+/// SIGKILL in the middle of streams of batches from eight clients at once (so that the server
+/// carries concurrent submissions in shared transactions: write groups), each retrying every
+/// batch until it is acknowledged; after a restart, every acknowledged order is stored exactly
+/// once, no batch was ever partially stored, and the summaries equal the sums of the items.
 #[tokio::test]
-async fn sigkill_mid_stream_loses_and_duplicates_nothing() {
-    const BATCHES: usize = 80;
+async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing() {
+    const BATCHES: usize = 160;
+    const CLIENTS: usize = 8;
     let name = fresh_database("om_kill").await;
     let url = mysql_database_url(&name);
     let dir = tempfile::tempdir().unwrap();
@@ -174,75 +176,79 @@ async fn sigkill_mid_stream_loses_and_duplicates_nothing() {
     let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
 
     let base = Arc::new(Mutex::new(server.base.clone()));
-    let acked = Arc::new(AtomicUsize::new(0));
+    let acked: Arc<Vec<AtomicBool>> =
+        Arc::new((0..BATCHES).map(|_| AtomicBool::new(false)).collect());
     let sent = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
-    let client = {
-        let (base, acked, sent, failed, key) = (
-            base.clone(),
-            acked.clone(),
-            sent.clone(),
-            failed.clone(),
-            key.clone(),
-        );
-        tokio::spawn(async move {
-            let http = crate::helpers::client_builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap();
-            let mut duplicates_reported = 0;
-            for k in 0..BATCHES {
-                let (_, body) = batch("k", k);
-                loop {
-                    let target = base.lock().unwrap().clone();
-                    sent.fetch_add(1, Ordering::SeqCst);
-                    let response = http
-                        .post(format!("{target}/orders"))
-                        .header("x-api-key", &key)
-                        .json(&body)
-                        .send()
-                        .await;
-                    match response {
-                        Ok(r) if r.status().is_success() => {
-                            let report: Value = r.json().await.unwrap();
-                            duplicates_reported += report["duplicates"].as_u64().unwrap();
-                            acked.fetch_add(1, Ordering::SeqCst);
-                            break;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let (base, acked, sent, failed, key) = (
+                base.clone(),
+                acked.clone(),
+                sent.clone(),
+                failed.clone(),
+                key.clone(),
+            );
+            tokio::spawn(async move {
+                let http = crate::helpers::client_builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap();
+                let mut duplicates_reported = 0;
+                for k in (client..BATCHES).step_by(CLIENTS) {
+                    let (_, body) = batch("k", k);
+                    loop {
+                        let target = base.lock().unwrap().clone();
+                        sent.fetch_add(1, Ordering::SeqCst);
+                        let response = http
+                            .post(format!("{target}/orders"))
+                            .header("x-api-key", &key)
+                            .json(&body)
+                            .send()
+                            .await;
+                        match response {
+                            Ok(r) if r.status().is_success() => {
+                                let report: Value = r.json().await.unwrap();
+                                duplicates_reported += report["duplicates"].as_u64().unwrap();
+                                acked[k].store(true, Ordering::SeqCst);
+                                break;
+                            }
+                            Ok(r) => {
+                                assert!(
+                                    r.status() == StatusCode::SERVICE_UNAVAILABLE,
+                                    "batch {k}: {}",
+                                    r.status()
+                                );
+                                failed.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Err(_) => {
+                                failed.fetch_add(1, Ordering::SeqCst);
+                            }
                         }
-                        Ok(r) => {
-                            assert!(
-                                r.status() == StatusCode::SERVICE_UNAVAILABLE,
-                                "batch {k}: {}",
-                                r.status()
-                            );
-                            failed.fetch_add(1, Ordering::SeqCst);
-                        }
-                        Err(_) => {
-                            failed.fetch_add(1, Ordering::SeqCst);
-                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-            }
-            duplicates_reported
+                duplicates_reported
+            })
         })
-    };
+        .collect();
+    let acked_count = || acked.iter().filter(|a| a.load(Ordering::SeqCst)).count();
 
-    // Let part of the stream through, then kill the server without warning.
+    // Let part of the streams through, then kill the server without warning.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while acked.load(Ordering::SeqCst) < BATCHES / 4 {
-        assert!(Instant::now() < deadline, "the stream did not start");
+    while acked_count() < BATCHES / 4 {
+        assert!(Instant::now() < deadline, "the streams did not start");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
     let killed_at = Instant::now();
-    let acked_before_kill = acked.load(Ordering::SeqCst);
+    let acked_before_kill: Vec<bool> = acked.iter().map(|a| a.load(Ordering::SeqCst)).collect();
 
     // While it is down: every batch is stored whole or not at all.
     let db = Database::connect(&url).await.unwrap();
     let stored = stored_orders(&db).await;
-    for k in 0..BATCHES {
+    for (k, acknowledged) in acked_before_kill.iter().enumerate() {
         let expected = expected_orders("k", k);
         let present = expected
             .iter()
@@ -252,20 +258,23 @@ async fn sigkill_mid_stream_loses_and_duplicates_nothing() {
             present == 0 || present == ORDERS_PER_BATCH,
             "batch {k} is partially stored ({present} of {ORDERS_PER_BATCH})"
         );
-        if k < acked_before_kill {
+        if *acknowledged {
             assert_eq!(present, ORDERS_PER_BATCH, "acknowledged batch {k} was lost");
         }
     }
     assert_summaries_match_items(&db).await;
 
-    // Restart on the same database; the client finds it and carries on.
+    // Restart on the same database; the clients find it and carry on.
     let restarted = serve(dir.path(), &url, &[]);
     *base.lock().unwrap() = restarted.base.clone();
     let restarted_at = Instant::now();
-    let duplicates_reported = tokio::time::timeout(Duration::from_secs(60), client)
-        .await
-        .expect("the client did not finish")
-        .unwrap();
+    let mut duplicates_reported = 0;
+    for client in clients {
+        duplicates_reported += tokio::time::timeout(Duration::from_secs(60), client)
+            .await
+            .expect("a client did not finish")
+            .unwrap();
+    }
 
     let stored = stored_orders(&db).await;
     let mut lost = 0;
@@ -293,14 +302,15 @@ async fn sigkill_mid_stream_loses_and_duplicates_nothing() {
     assert_eq!(rows as usize, BATCHES * ORDERS_PER_BATCH);
     assert_summaries_match_items(&db).await;
     eprintln!(
-        "fault sigkill: batches {BATCHES} ({} orders), requests sent {}, acknowledged {}, \
-         failed {} (connection refused or 503 while down), acknowledged before the kill \
-         {acked_before_kill}, duplicates reported to the client after the restart \
+        "fault sigkill: {CLIENTS} clients, batches {BATCHES} ({} orders), requests sent {}, \
+         acknowledged {}, failed {} (connection refused or 503 while down), acknowledged \
+         before the kill {}, duplicates reported to the clients after the restart \
          {duplicates_reported}, lost {lost}, duplicated {duplicated}, restart took {:?}",
         BATCHES * ORDERS_PER_BATCH,
         sent.load(Ordering::SeqCst),
-        acked.load(Ordering::SeqCst),
+        acked_count(),
         failed.load(Ordering::SeqCst),
+        acked_before_kill.iter().filter(|a| **a).count(),
         restarted_at.duration_since(killed_at),
     );
     drop(restarted);
