@@ -277,7 +277,11 @@ pub(super) async fn commit_group(
             let inserted = match single_request_all_new(requests, &new_orders) {
                 Some(orders) => store.insert_new(orders, clock.now_millis()).await,
                 None => {
-                    let owned: Vec<Order> = new_orders.iter().map(|o| (*o).clone()).collect();
+                    // In id order: two groups that race on the same new ids then take their
+                    // locks in the same order, and one waits for the other instead of both
+                    // deadlocking.
+                    let mut owned: Vec<Order> = new_orders.iter().map(|o| (*o).clone()).collect();
+                    owned.sort_by(|a, b| a.order_id().cmp(b.order_id()));
                     store.insert_new(&owned, clock.now_millis()).await
                 }
             };
@@ -538,7 +542,7 @@ mod tests {
         assert_eq!(store.lookups.load(Ordering::SeqCst), 1);
         assert_eq!(
             *store.inserts.lock().unwrap(),
-            vec![vec!["x", "y", "z", "w"]],
+            vec![vec!["w", "x", "y", "z"]],
             "one insert for the whole group"
         );
     }
