@@ -368,7 +368,6 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// Settings of `serve`.
 /// How concurrent `POST /orders` share transactions: submissions that arrive while every writer
 /// is busy are written together, one lookup and one commit per group, each answered as alone.
 #[derive(Debug, Clone, Args)]
@@ -400,6 +399,15 @@ pub struct WriteGroupArgs {
     )]
     pub write_group_max_orders: usize,
 
+    /// Most items one transaction carries; a larger request is written alone.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_WRITE_GROUP_MAX_ITEMS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub write_group_max_items: usize,
+
     /// Submissions waiting for a writer at most; beyond, 503 with Retry-After at once.
     #[arg(
         long,
@@ -410,6 +418,7 @@ pub struct WriteGroupArgs {
     pub write_queue: usize,
 }
 
+/// Settings of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.

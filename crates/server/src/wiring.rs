@@ -156,6 +156,7 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
             concurrency: settings.write_groups.write_concurrency,
             max_requests: settings.write_groups.write_group_max_requests,
             max_orders: settings.write_groups.write_group_max_orders,
+            max_items: settings.write_groups.write_group_max_items,
             max_queued: settings.write_groups.write_queue,
         }),
         list_customer_items: ListCustomerItems::new(stores.orders.clone()),

@@ -63,6 +63,11 @@ impl SqlOrderStore {
     /// One attempt of the batch insert, in one transaction: all or nothing.
     async fn insert_once(&self, orders: &[Order], received_at: i64) -> Result<(), InsertError> {
         let backend = self.db.get_database_backend();
+        // In order id order: two writers (requests, write groups, replicas) that race on the
+        // same new ids take their locks in the same order, so one waits for the other instead
+        // of both deadlocking.
+        let mut orders: Vec<&Order> = orders.iter().collect();
+        orders.sort_by(|a, b| a.order_id().cmp(b.order_id()));
         // Dropping the transaction on any early return (or a timeout) rolls it back.
         let txn = self.db.begin().await.map_err(store_error)?;
         for chunk in orders.chunks(INSERT_CHUNK) {
@@ -78,6 +83,7 @@ impl SqlOrderStore {
         }
         let items: Vec<(&Order, usize, &LineItem)> = orders
             .iter()
+            .copied()
             .flat_map(|order| {
                 order
                     .items()
@@ -93,7 +99,7 @@ impl SqlOrderStore {
         }
         // Every customer's aggregate in one multi-row upsert per chunk (one round trip instead
         // of one per customer), rows in customer-id order.
-        let deltas: Vec<_> = aggregate_deltas(orders).into_iter().collect();
+        let deltas: Vec<_> = aggregate_deltas(&orders).into_iter().collect();
         let backend = self.db.get_database_backend();
         for chunk in deltas.chunks(INSERT_CHUNK) {
             let rows =
@@ -162,7 +168,7 @@ fn multi_row_insert(
 }
 
 /// The orders' rows (the `orders` entity's columns).
-fn insert_heads(backend: DbBackend, orders: &[Order], received_at: i64) -> Statement {
+fn insert_heads(backend: DbBackend, orders: &[&Order], received_at: i64) -> Statement {
     let mut values = Vec::with_capacity(orders.len() * 7);
     for order in orders {
         values.extend([
@@ -223,7 +229,7 @@ fn insert_items(backend: DbBackend, items: &[(&Order, usize, &LineItem)]) -> Sta
 
 /// Items and cents to add to each customer's aggregate, in customer-id order: every writer takes
 /// the aggregate row locks in the same order, which rules out deadlocks between batches.
-fn aggregate_deltas(orders: &[Order]) -> BTreeMap<&str, (i64, i64)> {
+fn aggregate_deltas<'a>(orders: &[&'a Order]) -> BTreeMap<&'a str, (i64, i64)> {
     let mut deltas: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for order in orders {
         let entry = deltas.entry(order.customer_id().as_str()).or_default();

@@ -138,6 +138,17 @@ impl SubmitOrders {
     }
 
     pub async fn execute(&self, batch: Vec<RawOrder>) -> Result<SubmitReport, SubmitError> {
+        self.execute_holding(batch, ()).await
+    }
+
+    /// [`Self::execute`], keeping `hold` (say, the memory reservation of the request's body)
+    /// until the batch's orders are written and dropped, even when the caller stops waiting
+    /// for the answer while they are queued.
+    pub async fn execute_holding(
+        &self,
+        batch: Vec<RawOrder>,
+        hold: impl Send + Sync + 'static,
+    ) -> Result<SubmitReport, SubmitError> {
         if batch.is_empty() {
             return Err(SubmitError::EmptyBatch);
         }
@@ -162,9 +173,13 @@ impl SubmitOrders {
             Some(groups) => {
                 // A conflict between the request's own repeats is its answer at once.
                 collapse_repeats(&orders)?;
-                groups.submit(orders).await
+                groups.submit(orders, Box::new(hold)).await
             }
-            None => self.store_valid(&orders).await,
+            None => {
+                let stored = self.store_valid(&orders).await;
+                drop(hold);
+                stored
+            }
         }
     }
 

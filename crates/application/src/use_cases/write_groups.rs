@@ -32,6 +32,9 @@ pub struct WriteGroupSettings {
     pub max_requests: usize,
     /// The most orders one transaction carries; a larger request is written alone.
     pub max_orders: usize,
+    /// The most items one transaction carries; a larger request is written alone. With the
+    /// order bound, a group costs the database no more than one large request may.
+    pub max_items: usize,
     /// Requests waiting for a writer; beyond it a submission is refused at once (503).
     pub max_queued: usize,
 }
@@ -42,6 +45,7 @@ impl Default for WriteGroupSettings {
             concurrency: 4,
             max_requests: 64,
             max_orders: 1000,
+            max_items: 10_000,
             max_queued: 1024,
         }
     }
@@ -58,6 +62,15 @@ type Answer = Result<SubmitReport, SubmitError>;
 struct Waiting {
     orders: Vec<Order>,
     reply: oneshot::Sender<Answer>,
+    /// Whatever the caller keeps alive as long as the orders are (its body's memory
+    /// reservation): dropped with them, answered or not.
+    _hold: Box<dyn Send + Sync>,
+}
+
+impl Waiting {
+    fn items(&self) -> usize {
+        self.orders.iter().map(|order| order.items().len()).sum()
+    }
 }
 
 #[derive(Default)]
@@ -87,7 +100,9 @@ impl WriteGroups {
             settings: WriteGroupSettings {
                 concurrency: settings.concurrency.max(1),
                 max_requests: settings.max_requests.max(1),
-                ..settings
+                max_orders: settings.max_orders.max(1),
+                max_items: settings.max_items.max(1),
+                max_queued: settings.max_queued.max(1),
             },
             queue: Mutex::new(Queue::default()),
         }
@@ -107,15 +122,27 @@ impl WriteGroups {
 
     /// Stores the new ones of `orders` (valid, without repeats of other content) with whatever
     /// other submissions are waiting; answers once their transaction has committed.
-    pub(super) async fn submit(self: &Arc<Self>, orders: Vec<Order>) -> Answer {
+    pub(super) async fn submit(
+        self: &Arc<Self>,
+        orders: Vec<Order>,
+        hold: Box<dyn Send + Sync>,
+    ) -> Answer {
         let (reply, answer) = oneshot::channel();
         let start_writer = {
             let mut queue = self.lock();
             if queue.waiting.len() >= self.settings.max_queued {
+                // Requests whose callers left free their places (and memory) first.
+                queue.waiting.retain(|waiting| !waiting.reply.is_closed());
+            }
+            if queue.waiting.len() >= self.settings.max_queued {
                 metrics::counter!("order_manager_write_queue_full_total").increment(1);
                 return Err(SubmitError::Busy);
             }
-            queue.waiting.push_back(Waiting { orders, reply });
+            queue.waiting.push_back(Waiting {
+                orders,
+                reply,
+                _hold: hold,
+            });
             let free = queue.writers < self.settings.concurrency;
             if free {
                 queue.writers += 1;
@@ -135,7 +162,7 @@ impl WriteGroups {
     /// A writer: takes groups off the queue until it is empty.
     async fn write_while_waiting(self: Arc<Self>) {
         let mut slot = WriterSlot {
-            groups: &self,
+            groups: Arc::clone(&self),
             held: true,
         };
         loop {
@@ -163,8 +190,13 @@ impl WriteGroups {
             Committed::Answers(answers) => answers,
             Committed::Split => {
                 let mut answers = Vec::with_capacity(requests.len());
-                for request in &requests {
-                    answers.push(commit_one(&*self.store, &*self.clock, request).await);
+                for (waiting, request) in group.iter().zip(&requests) {
+                    // Nobody waits for the answer: nothing to write (the client retries).
+                    answers.push(if waiting.reply.is_closed() {
+                        Err(SubmitError::Busy)
+                    } else {
+                        commit_one(&*self.store, &*self.clock, request).await
+                    });
                 }
                 answers
             }
@@ -181,7 +213,7 @@ impl WriteGroups {
 /// overload their work would only delay the ones still waiting.
 fn take_group(waiting: &mut VecDeque<Waiting>, settings: WriteGroupSettings) -> Vec<Waiting> {
     let mut group = Vec::new();
-    let mut orders = 0;
+    let (mut orders, mut items) = (0, 0);
     while group.len() < settings.max_requests {
         let Some(next) = waiting.front() else {
             break;
@@ -190,26 +222,39 @@ fn take_group(waiting: &mut VecDeque<Waiting>, settings: WriteGroupSettings) -> 
             waiting.pop_front();
             continue;
         }
-        if !group.is_empty() && orders + next.orders.len() > settings.max_orders {
+        let next_items = next.items();
+        if !group.is_empty()
+            && (orders + next.orders.len() > settings.max_orders
+                || items + next_items > settings.max_items)
+        {
             break;
         }
         orders += next.orders.len();
+        items += next_items;
         group.extend(waiting.pop_front());
     }
     group
 }
 
-/// A writer's place among the `concurrency` ones: given back however the writer ends, a panic
-/// included, so that the queue never stalls.
-struct WriterSlot<'a> {
-    groups: &'a WriteGroups,
+/// A writer's place among the `concurrency` ones. A writer that ends without giving it back
+/// (a panic) hands it to a new writer when requests are waiting, so that the queue never stalls,
+/// and gives it back otherwise.
+struct WriterSlot {
+    groups: Arc<WriteGroups>,
     held: bool,
 }
 
-impl Drop for WriterSlot<'_> {
+impl Drop for WriterSlot {
     fn drop(&mut self) {
-        if self.held {
-            self.groups.lock().writers -= 1;
+        if !self.held {
+            return;
+        }
+        let mut queue = self.groups.lock();
+        if queue.waiting.is_empty() {
+            queue.writers -= 1;
+        } else {
+            drop(queue);
+            tokio::spawn(Arc::clone(&self.groups).write_while_waiting());
         }
     }
 }
@@ -268,7 +313,12 @@ pub(super) async fn commit_group(
         } else {
             match store.stored_fingerprints(&ids).await {
                 Ok(stored) => stored,
-                // Not the doing of any request: each alone would meet the same failure.
+                // The store is down for everyone: each alone would meet the same failure.
+                Err(err @ StoreError::Unavailable(_)) => {
+                    return Committed::Answers(answer_all(&unique, &err));
+                }
+                // Say, one corrupt stored row: alone, only the requests naming it fail.
+                Err(_) if live > 1 => return Committed::Split,
                 Err(err) => return Committed::Answers(answer_all(&unique, &err)),
             }
         };
@@ -277,11 +327,7 @@ pub(super) async fn commit_group(
             let inserted = match single_request_all_new(requests, &new_orders) {
                 Some(orders) => store.insert_new(orders, clock.now_millis()).await,
                 None => {
-                    // In id order: two groups that race on the same new ids then take their
-                    // locks in the same order, and one waits for the other instead of both
-                    // deadlocking.
-                    let mut owned: Vec<Order> = new_orders.iter().map(|o| (*o).clone()).collect();
-                    owned.sort_by(|a, b| a.order_id().cmp(b.order_id()));
+                    let owned: Vec<Order> = new_orders.iter().map(|o| (*o).clone()).collect();
                     store.insert_new(&owned, clock.now_millis()).await
                 }
             };
@@ -428,6 +474,10 @@ mod tests {
         inserts: Mutex<Vec<Vec<String>>>,
         gate: Option<Arc<Semaphore>>,
         poison: Option<&'static str>,
+        /// The writer panics at an insert holding this id.
+        panic_on: Option<&'static str>,
+        /// At the first insert, another writer stores this order first.
+        race: Mutex<Option<Order>>,
         down: bool,
     }
 
@@ -454,6 +504,14 @@ mod tests {
                 .map(|o| o.order_id().as_str().into())
                 .collect();
             self.inserts.lock().unwrap().push(ids.clone());
+            if self.panic_on.is_some_and(|id| ids.iter().any(|i| i == id)) {
+                panic!("a bug in the store");
+            }
+            if let Some(first) = self.race.lock().unwrap().take() {
+                let mut stored = self.stored.lock().unwrap();
+                stored.insert(first.order_id().clone(), first.fingerprint());
+                return Err(InsertError::AlreadyStored);
+            }
             if self.down {
                 return Err(StoreError::Unavailable("down".into()).into());
             }
@@ -542,9 +600,77 @@ mod tests {
         assert_eq!(store.lookups.load(Ordering::SeqCst), 1);
         assert_eq!(
             *store.inserts.lock().unwrap(),
-            vec![vec!["w", "x", "y", "z"]],
+            vec![vec!["x", "y", "z", "w"]],
             "one insert for the whole group"
         );
+    }
+
+    /// Another writer stores one of the group's new ids between lookup and insert: the group
+    /// looks again and decides again, as if that writer had come first.
+    #[tokio::test]
+    async fn a_race_lost_at_the_insert_is_decided_again() {
+        let store = FakeStore {
+            race: Mutex::new(Some(order("x", 555))),
+            ..FakeStore::default()
+        };
+        let (a, b) = ([order("x", 100)], [order("y", 100)]);
+        let got = answers(&store, &[&a, &b]).await;
+        assert_eq!(
+            got,
+            vec![
+                Err(SubmitError::Conflict(vec![OrderId::parse("x").unwrap()])),
+                report(1, 0),
+            ]
+        );
+        assert_eq!(store.lookups.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            *store.inserts.lock().unwrap(),
+            vec![vec!["x", "y"], vec!["y"]]
+        );
+    }
+
+    /// A writer that panics answers its group with an error, and the requests queued behind it
+    /// are still written: the queue never stalls.
+    #[tokio::test]
+    async fn a_panicking_writer_hands_the_queue_to_a_new_one() {
+        let gate = Arc::new(Semaphore::new(0));
+        let store = Arc::new(FakeStore {
+            gate: Some(gate.clone()),
+            panic_on: Some("boom"),
+            ..FakeStore::default()
+        });
+        let settings = WriteGroupSettings {
+            concurrency: 1,
+            ..WriteGroupSettings::default()
+        };
+        let groups = Arc::new(WriteGroups::new(
+            store.clone(),
+            Arc::new(FixedClock),
+            settings,
+        ));
+        let boom = tokio::spawn({
+            let groups = groups.clone();
+            async move { groups.submit(vec![order("boom", 1)], Box::new(())).await }
+        });
+        while store.lookups.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let after = tokio::spawn({
+            let groups = groups.clone();
+            async move { groups.submit(vec![order("after", 1)], Box::new(())).await }
+        });
+        while groups.lock().waiting.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        gate.add_permits(2);
+        assert!(matches!(
+            boom.await.unwrap(),
+            Err(SubmitError::Store(StoreError::Internal(_)))
+        ));
+        assert_eq!(after.await.unwrap(), report(1, 0));
+        while groups.lock().writers != 0 {
+            tokio::task::yield_now().await;
+        }
     }
 
     #[tokio::test]
@@ -567,7 +693,11 @@ mod tests {
         let mut waiting = Vec::new();
         for orders in group {
             let (reply, answer) = oneshot::channel();
-            waiting.push(Waiting { orders, reply });
+            waiting.push(Waiting {
+                orders,
+                reply,
+                _hold: Box::new(()),
+            });
             replies.push(answer);
         }
         groups.write(waiting).await;
@@ -626,6 +756,7 @@ mod tests {
             concurrency: 1,
             max_requests: 64,
             max_orders: 1000,
+            max_items: 10_000,
             max_queued: 5,
         };
         let groups = Arc::new(WriteGroups::new(
@@ -635,7 +766,7 @@ mod tests {
         ));
         let first = tokio::spawn({
             let groups = groups.clone();
-            async move { groups.submit(vec![order("first", 1)]).await }
+            async move { groups.submit(vec![order("first", 1)], Box::new(())).await }
         });
         // The first request is taken by the writer, which waits at the gate.
         while !groups.lock().waiting.is_empty() || store.lookups.load(Ordering::SeqCst) == 0 {
@@ -645,14 +776,16 @@ mod tests {
         for n in 0..5 {
             let groups = groups.clone();
             queued.push(tokio::spawn(async move {
-                groups.submit(vec![order(&format!("q{n}"), 1)]).await
+                groups
+                    .submit(vec![order(&format!("q{n}"), 1)], Box::new(()))
+                    .await
             }));
         }
         while groups.lock().waiting.len() < 5 {
             tokio::task::yield_now().await;
         }
         assert_eq!(
-            groups.submit(vec![order("over", 1)]).await,
+            groups.submit(vec![order("over", 1)], Box::new(())).await,
             Err(SubmitError::Busy)
         );
         gate.add_permits(2);
@@ -677,6 +810,7 @@ mod tests {
             concurrency: 1,
             max_requests: 10,
             max_orders: 3,
+            max_items: 10_000,
             max_queued: 10,
         };
         let mut waiting = VecDeque::new();
@@ -685,12 +819,18 @@ mod tests {
             let (reply, answer) = oneshot::channel();
             replies.push(answer);
             let orders = (0..size).map(|n| order(&format!("o{n}"), 1)).collect();
-            waiting.push_back(Waiting { orders, reply });
+            waiting.push_back(Waiting {
+                orders,
+                reply,
+                _hold: Box::new(()),
+            });
         }
         let sizes = |group: Vec<Waiting>| group.iter().map(|w| w.orders.len()).collect::<Vec<_>>();
         assert_eq!(sizes(take_group(&mut waiting, settings)), vec![5]);
         assert_eq!(sizes(take_group(&mut waiting, settings)), vec![2, 1]);
-        assert_eq!(sizes(take_group(&mut waiting, settings)), vec![1]);
-        drop(replies);
+        // The caller of the last one left: it is dropped, not written.
+        drop(replies.pop());
+        assert!(take_group(&mut waiting, settings).is_empty());
+        assert!(waiting.is_empty());
     }
 }

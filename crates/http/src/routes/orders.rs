@@ -37,14 +37,15 @@ use crate::{ApiState, Problem};
 )]
 pub(crate) async fn submit(
     state: web::Data<ApiState>,
-    // The reservation is held until the answer: the parsed batch counts against the budget too.
-    JsonBytes(body, _reserved): JsonBytes,
+    // The reservation is held as long as the parsed batch lives, which may be after this
+    // handler was dropped (a client gone while its orders wait for a write group): handed over.
+    JsonBytes(body, reserved): JsonBytes,
 ) -> Result<HttpResponse, Problem> {
     let batch = batch_from_slice(&body)?;
     drop(body);
     let report = state
         .submit_orders
-        .execute(batch)
+        .execute_holding(batch, reserved)
         .await
         .map_err(submit_problem)?;
     metrics::counter!("order_manager_orders_ingested_total").increment(report.accepted as u64);

@@ -50,6 +50,8 @@ pub(crate) fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
 pub(crate) struct Running {
     pub(crate) child: Child,
     pub(crate) base: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener.
+    pub(crate) metrics: String,
     pub(crate) logs: Arc<Mutex<Vec<String>>>,
 }
 
@@ -77,7 +79,7 @@ pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
     let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    let port = loop {
+    let (port, metrics_port) = loop {
         let line = lines
             .next()
             .expect("the server exited before listening")
@@ -86,7 +88,10 @@ pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
             continue;
         };
         if entry["message"] == "listening" {
-            break entry["port"].as_u64().unwrap();
+            break (
+                entry["port"].as_u64().unwrap(),
+                entry["metrics_port"].as_u64().unwrap(),
+            );
         }
     };
     // Keep draining the log so that the server never blocks on a full pipe.
@@ -100,6 +105,7 @@ pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) 
     Running {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        metrics: format!("http://127.0.0.1:{metrics_port}"),
         logs,
     }
 }

@@ -148,6 +148,27 @@ async fn assert_batches_stored_once(url: &str, prefix: &str, batches: usize) -> 
     lost
 }
 
+/// `_sum` and `_count` of the server's submissions-per-transaction histogram: requests written,
+/// and the write transactions that carried them.
+async fn submissions_per_transaction(server: &Running) -> (f64, f64) {
+    let text = reqwest::get(format!("{}/metrics", server.metrics))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |series: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        value("order_manager_db_submissions_per_transaction_sum "),
+        value("order_manager_db_submissions_per_transaction_count "),
+    )
+}
+
 fn serve(dir: &std::path::Path, url: &str, args: &[&str]) -> Running {
     start(
         dir,
@@ -172,7 +193,8 @@ async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing()
     let name = fresh_database("om_kill").await;
     let url = mysql_database_url(&name);
     let dir = tempfile::tempdir().unwrap();
-    let mut server = serve(dir.path(), &url, &["--migrate"]);
+    // One write transaction at a time: with eight clients, requests queue and share them.
+    let mut server = serve(dir.path(), &url, &["--migrate", "--write-concurrency", "1"]);
     let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
 
     let base = Arc::new(Mutex::new(server.base.clone()));
@@ -240,6 +262,11 @@ async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing()
         assert!(Instant::now() < deadline, "the streams did not start");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let (requests, transactions) = submissions_per_transaction(&server).await;
+    assert!(
+        requests > transactions,
+        "no transaction carried more than one request ({requests} in {transactions})"
+    );
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
     let killed_at = Instant::now();
@@ -304,7 +331,7 @@ async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing()
     eprintln!(
         "fault sigkill: {CLIENTS} clients, batches {BATCHES} ({} orders), requests sent {}, \
          acknowledged {}, failed {} (connection refused or 503 while down), acknowledged \
-         before the kill {}, duplicates reported to the clients after the restart \
+         before the kill {} ({requests} requests in {transactions} transactions), duplicates reported to the clients after the restart \
          {duplicates_reported}, lost {lost}, duplicated {duplicated}, restart took {:?}",
         BATCHES * ORDERS_PER_BATCH,
         sent.load(Ordering::SeqCst),
