@@ -90,6 +90,7 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
         crate::bench::run(&crate::bench::BenchArgs {
             quick: true,
             dev_build: true,
+            server_env: Vec::new(),
         })
     })
 }

@@ -372,14 +372,10 @@ pub enum LogFormat {
 /// is busy are written together, one lookup and one commit per group, each answered as alone.
 #[derive(Debug, Clone, Args)]
 pub struct WriteGroupArgs {
-    /// Groups of submissions written at the same time, each in one transaction.
-    #[arg(
-        long,
-        env = "ORDER_MANAGER_WRITE_CONCURRENCY",
-        default_value_t = 4,
-        global = true
-    )]
-    pub write_concurrency: usize,
+    /// Groups of submissions written at the same time, each in one transaction [default: the
+    /// pool's connections, ORDER_MANAGER_DB_MAX_CONNECTIONS].
+    #[arg(long, env = "ORDER_MANAGER_WRITE_CONCURRENCY", global = true)]
+    pub write_concurrency: Option<usize>,
 
     /// Most submissions one transaction carries (1: every request in a transaction of its own).
     #[arg(

@@ -153,7 +153,13 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
             },
         )
         .with_write_groups(WriteGroupSettings {
-            concurrency: settings.write_groups.write_concurrency,
+            // As many transactions in flight as the pool has connections: fewer left requests
+            // waiting for a writer on busy HTTP workers (measured: larger batches 2x slower at
+            // 4), and groups still form whenever every connection is writing.
+            concurrency: settings
+                .write_groups
+                .write_concurrency
+                .unwrap_or(settings.database.max_connections as usize),
             max_requests: settings.write_groups.write_group_max_requests,
             max_orders: settings.write_groups.write_group_max_orders,
             max_items: settings.write_groups.write_group_max_items,

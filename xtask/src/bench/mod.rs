@@ -38,6 +38,16 @@ pub struct BenchArgs {
     /// building release. Only to exercise the harness: debug figures mean nothing.
     #[arg(long)]
     pub dev_build: bool,
+    /// `NAME=VALUE` set in the server's environment over the bench's own settings, to compare
+    /// variants (e.g. `ORDER_MANAGER_WRITE_GROUP_MAX_REQUESTS=1`); repeatable.
+    #[arg(long = "server-env", value_parser = parse_server_env)]
+    pub server_env: Vec<(String, String)>,
+}
+
+fn parse_server_env(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }
 
 /// Sizes and durations of one run.
@@ -202,6 +212,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     ]
     .map(|(name, value)| (name.to_owned(), value))
     .to_vec();
+    let mut env = env;
+    for (name, value) in &args.server_env {
+        env.retain(|(existing, _)| existing != name);
+        env.push((name.clone(), value.clone()));
+    }
     let mut server = Replica::new(
         0,
         port,

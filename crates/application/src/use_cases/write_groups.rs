@@ -42,7 +42,7 @@ pub struct WriteGroupSettings {
 impl Default for WriteGroupSettings {
     fn default() -> Self {
         Self {
-            concurrency: 4,
+            concurrency: 10,
             max_requests: 64,
             max_orders: 1000,
             max_items: 10_000,
@@ -62,6 +62,10 @@ type Answer = Result<SubmitReport, SubmitError>;
 struct Waiting {
     orders: Vec<Order>,
     reply: oneshot::Sender<Answer>,
+    /// While the request waits: a writer that finishes hands its place over through it, and
+    /// this request then writes the next group, on its own worker thread (writing from one
+    /// long-lived task would pile every group's work onto the thread that task runs on).
+    lead: Option<oneshot::Sender<WriterSlot>>,
     /// Whatever the caller keeps alive as long as the orders are (its body's memory
     /// reservation): dropped with them, answered or not.
     _hold: Box<dyn Send + Sync>,
@@ -76,11 +80,12 @@ impl Waiting {
 #[derive(Default)]
 struct Queue {
     waiting: VecDeque<Waiting>,
-    /// Writer tasks running (at most `concurrency`).
+    /// Writer places taken (at most `concurrency`): one per group being written, or handed to
+    /// a request that is about to write one.
     writers: usize,
 }
 
-/// The queue of submissions and the writers that empty it.
+/// The queue of submissions and the places of the writers that empty it.
 pub(super) struct WriteGroups {
     store: Arc<dyn OrderStore>,
     clock: Arc<dyn Clock>,
@@ -127,8 +132,9 @@ impl WriteGroups {
         orders: Vec<Order>,
         hold: Box<dyn Send + Sync>,
     ) -> Answer {
-        let (reply, answer) = oneshot::channel();
-        let start_writer = {
+        let (reply, mut answer) = oneshot::channel();
+        let (lead, mut led) = oneshot::channel();
+        let slot = {
             let mut queue = self.lock();
             if queue.waiting.len() >= self.settings.max_queued {
                 // Requests whose callers left free their places (and memory) first.
@@ -141,45 +147,51 @@ impl WriteGroups {
             queue.waiting.push_back(Waiting {
                 orders,
                 reply,
+                lead: Some(lead),
                 _hold: hold,
             });
-            let free = queue.writers < self.settings.concurrency;
-            if free {
+            (queue.writers < self.settings.concurrency).then(|| {
                 queue.writers += 1;
-            }
-            free
+                WriterSlot::new(Arc::clone(self))
+            })
         };
-        if start_writer {
-            tokio::spawn(Arc::clone(self).write_while_waiting());
+        if let Some(slot) = slot {
+            self.start_group(slot);
         }
-        answer.await.map_err(|_| {
-            SubmitError::Store(StoreError::Internal(
-                "the writer of this submission stopped before answering".to_owned(),
-            ))
-        })?
+        let mut leading = false;
+        loop {
+            tokio::select! {
+                answered = &mut answer => {
+                    return answered.unwrap_or_else(|_| {
+                        Err(SubmitError::Store(StoreError::Internal(
+                            "the writer of this submission stopped before answering".to_owned(),
+                        )))
+                    });
+                }
+                slot = &mut led, if !leading => {
+                    leading = true;
+                    // Closed without a place: this request was taken into a group.
+                    if let Ok(slot) = slot {
+                        self.start_group(slot);
+                    }
+                }
+            }
+        }
     }
 
-    /// A writer: takes groups off the queue until it is empty.
-    async fn write_while_waiting(self: Arc<Self>) {
-        let mut slot = WriterSlot {
-            groups: Arc::clone(&self),
-            held: true,
-        };
-        loop {
-            let group = {
-                let mut queue = self.lock();
-                let group = take_group(&mut queue.waiting, self.settings);
-                if group.is_empty() {
-                    // Counted out under the same lock as the emptiness check: a request queued
-                    // after this finds a free slot and starts a writer.
-                    queue.writers -= 1;
-                    slot.held = false;
-                    return;
-                }
-                group
-            };
-            self.write(group).await;
+    /// Takes the next group off the queue and writes it on a task of its own (a caller that
+    /// leaves does not stop the others' write), on the current thread; the place goes to the
+    /// next waiting request afterwards.
+    fn start_group(self: &Arc<Self>, slot: WriterSlot) {
+        let group = take_group(&mut self.lock().waiting, self.settings);
+        if group.is_empty() {
+            return;
         }
+        let groups = Arc::clone(self);
+        tokio::spawn(async move {
+            groups.write(group).await;
+            drop(slot);
+        });
     }
 
     async fn write(&self, group: Vec<Waiting>) {
@@ -208,8 +220,8 @@ impl WriteGroups {
     }
 }
 
-/// The next group: waiting requests in arrival order, up to the request and order limits (a
-/// request larger than the order limit alone). Requests whose caller gave up are dropped: under
+/// The next group: waiting requests in arrival order, up to the request, order and item limits
+/// (a request larger than a limit alone). Requests whose caller gave up are dropped: under
 /// overload their work would only delay the ones still waiting.
 fn take_group(waiting: &mut VecDeque<Waiting>, settings: WriteGroupSettings) -> Vec<Waiting> {
     let mut group = Vec::new();
@@ -236,25 +248,44 @@ fn take_group(waiting: &mut VecDeque<Waiting>, settings: WriteGroupSettings) -> 
     group
 }
 
-/// A writer's place among the `concurrency` ones. A writer that ends without giving it back
-/// (a panic) hands it to a new writer when requests are waiting, so that the queue never stalls,
-/// and gives it back otherwise.
+/// One of the `concurrency` writer places. Dropped, however its writer ended (done, a panic, a
+/// group found empty), it goes to the first request still waiting, or back to the pool when
+/// none waits: the queue never stalls and never holds more writers than places.
 struct WriterSlot {
     groups: Arc<WriteGroups>,
-    held: bool,
+    armed: bool,
+}
+
+impl WriterSlot {
+    fn new(groups: Arc<WriteGroups>) -> Self {
+        Self {
+            groups,
+            armed: true,
+        }
+    }
 }
 
 impl Drop for WriterSlot {
     fn drop(&mut self) {
-        if !self.held {
+        if !self.armed {
             return;
         }
         let mut queue = self.groups.lock();
-        if queue.waiting.is_empty() {
-            queue.writers -= 1;
-        } else {
-            drop(queue);
-            tokio::spawn(Arc::clone(&self.groups).write_while_waiting());
+        loop {
+            let next = queue
+                .waiting
+                .iter_mut()
+                .filter(|waiting| !waiting.reply.is_closed())
+                .find_map(|waiting| waiting.lead.take());
+            let Some(lead) = next else {
+                queue.writers -= 1;
+                return;
+            };
+            match lead.send(WriterSlot::new(Arc::clone(&self.groups))) {
+                Ok(()) => return,
+                // That request stopped waiting: the place is not given twice; try the next.
+                Err(mut refused) => refused.armed = false,
+            }
         }
     }
 }
@@ -696,6 +727,7 @@ mod tests {
             waiting.push(Waiting {
                 orders,
                 reply,
+                lead: None,
                 _hold: Box::new(()),
             });
             replies.push(answer);
@@ -822,6 +854,7 @@ mod tests {
             waiting.push_back(Waiting {
                 orders,
                 reply,
+                lead: None,
                 _hold: Box::new(()),
             });
         }
