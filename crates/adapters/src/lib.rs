@@ -9,4 +9,5 @@ pub mod memory_sessions;
 pub mod redis_connection;
 pub mod redis_rate_limiter;
 pub mod redis_sessions;
+mod session_ttl;
 pub mod sql;

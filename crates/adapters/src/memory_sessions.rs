@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use application::ports::{SessionStore, SessionStoreUnavailable};
 use async_trait::async_trait;
 
-use crate::redis_sessions::ttl_secs;
+use crate::session_ttl::ttl_secs;
 
 /// The most live sessions an [`InMemorySessionStore::new`] holds (a few tens of MB with
 /// typical ids and subjects).

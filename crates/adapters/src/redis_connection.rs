@@ -1,4 +1,5 @@
-//! The Redis client both Redis adapters connect with, TLS included.
+//! How the Redis adapters reach Redis: their settings, and the client they connect with, TLS
+//! included.
 //!
 //! `rediss://` connects over TLS (rustls) and verifies the server's certificate and name
 //! against the Mozilla roots, or against a private CA named in the URL as
@@ -6,10 +7,34 @@
 //! tools). The CA travels in the URL, as `ssl-ca` does in a MySQL URL, so that every place that
 //! carries a Redis URL (settings, tests, manifests) carries its trust too.
 
+use std::fmt;
 use std::fs;
+use std::time::Duration;
 
 use redis::{Client, IntoConnectionInfo, TlsCertificates};
 use url::Url;
+
+/// How to reach Redis.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS, optionally with
+    /// `?ssl_ca_certs=/path/ca.pem` to trust a private CA (see the module).
+    pub url: String,
+    /// The most connections kept open to Redis (at least 1).
+    pub pool_size: usize,
+    /// The longest any one call may take, connecting included (more than zero).
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
 
 /// The query parameter naming a PEM file of CA certificates to trust instead of the public roots.
 pub const CA_FILE_PARAMETER: &str = "ssl_ca_certs";
@@ -95,9 +120,44 @@ fn read_ca_file(path: &str) -> Result<Vec<u8>, String> {
     Ok(pem)
 }
 
+/// The URL with its user info (user name and password) replaced by `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = match authority.rsplit_once('@') {
+        Some((_user_info, host)) => format!("***@{host}"),
+        None => authority.to_owned(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{tail}"),
+        None => format!("{host}{tail}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacts_user_info_only() {
+        assert_eq!(
+            redact_url("redis://user:s3cret@example.com:6379/2"),
+            "redis://***@example.com:6379/2"
+        );
+        assert_eq!(
+            redact_url("redis://:p@ss@127.0.0.1:6379"),
+            "redis://***@127.0.0.1:6379"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379/0?protocol=resp3"),
+            "redis://127.0.0.1:6379/0?protocol=resp3"
+        );
+        assert_eq!(redact_url("no-scheme"), "no-scheme");
+    }
 
     fn parse(url: &str) -> Url {
         Url::parse(url).unwrap_or_else(|err| panic!("{url}: {err}"))

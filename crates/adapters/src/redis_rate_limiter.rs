@@ -31,8 +31,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::oneshot;
 
-use crate::redis_connection::open_client;
-use crate::redis_sessions::{RedisSettings, redact_url};
+use crate::redis_connection::{RedisSettings, open_client, redact_url};
 
 pub const RATE_LIMIT_KEY_PREFIX: &str = "om:rl:";
 

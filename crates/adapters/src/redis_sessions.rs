@@ -23,7 +23,8 @@ use async_trait::async_trait;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Cmd, FromRedisValue, RedisError};
 use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 
-use crate::redis_connection::open_client;
+use crate::redis_connection::{RedisSettings, open_client, redact_url};
+use crate::session_ttl::ttl_secs;
 
 /// The prefix of every session key.
 pub const SESSION_KEY_PREFIX: &str = "om:session:";
@@ -56,32 +57,6 @@ end
 redis.call('DEL', KEYS[1])
 return ended
 ";
-
-/// The longest TTL stored: longer ones are cut to it (ten years; Redis refuses expiry times
-/// that overflow, and no session should live that long anyway).
-const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 60 * 60;
-
-/// How to reach Redis.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisSettings {
-    /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS, optionally with
-    /// `?ssl_ca_certs=/path/ca.pem` to trust a private CA (see [`crate::redis_connection`]).
-    pub url: String,
-    /// The most connections kept open to Redis (at least 1).
-    pub pool_size: usize,
-    /// The longest any one call may take, connecting included (more than zero).
-    pub timeout: Duration,
-}
-
-impl fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisSettings")
-            .field("url", &redact_url(&self.url))
-            .field("pool_size", &self.pool_size)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
 
 /// Sessions in Redis, through a deadpool connection pool.
 pub struct RedisSessionStore {
@@ -288,14 +263,6 @@ pub fn user_sessions_key(subject: &str) -> String {
     format!("{USER_SESSIONS_PREFIX}{subject}")
 }
 
-/// The TTL in whole seconds as given to `EX`: rounded up, at least 1, at most ten years.
-pub(crate) fn ttl_secs(ttl: Duration) -> u64 {
-    let secs = ttl
-        .as_secs()
-        .saturating_add(u64::from(ttl.subsec_nanos() > 0));
-    secs.clamp(1, MAX_TTL_SECS)
-}
-
 /// At most the first 8 characters of a session id, for logs: enough to correlate, too few to
 /// replay.
 pub(crate) fn abbreviate(session_id: &str) -> String {
@@ -308,37 +275,9 @@ pub(crate) fn abbreviate(session_id: &str) -> String {
     }
 }
 
-/// The URL with its user info (user name and password) replaced by `***`.
-pub(crate) fn redact_url(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, url),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let host = match authority.rsplit_once('@') {
-        Some((_user_info, host)) => format!("***@{host}"),
-        None => authority.to_owned(),
-    };
-    match scheme {
-        Some(scheme) => format!("{scheme}://{host}{tail}"),
-        None => format!("{host}{tail}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ttl_is_rounded_up_to_whole_seconds_and_at_least_one() {
-        assert_eq!(ttl_secs(Duration::ZERO), 1);
-        assert_eq!(ttl_secs(Duration::from_millis(10)), 1);
-        assert_eq!(ttl_secs(Duration::from_secs(1)), 1);
-        assert_eq!(ttl_secs(Duration::from_millis(1001)), 2);
-        assert_eq!(ttl_secs(Duration::from_secs(3600)), 3600);
-        assert_eq!(ttl_secs(Duration::MAX), MAX_TTL_SECS);
-    }
 
     #[test]
     fn abbreviates_long_ids_only() {
@@ -346,23 +285,6 @@ mod tests {
         assert_eq!(abbreviate("12345678"), "12345678");
         assert_eq!(abbreviate("123456789abcdef"), "12345678…");
         assert_eq!(abbreviate("ééééééééé"), "éééééééé…");
-    }
-
-    #[test]
-    fn redacts_user_info_only() {
-        assert_eq!(
-            redact_url("redis://user:s3cret@example.com:6379/2"),
-            "redis://***@example.com:6379/2"
-        );
-        assert_eq!(
-            redact_url("redis://:p@ss@127.0.0.1:6379"),
-            "redis://***@127.0.0.1:6379"
-        );
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379/0?protocol=resp3"),
-            "redis://127.0.0.1:6379/0?protocol=resp3"
-        );
-        assert_eq!(redact_url("no-scheme"), "no-scheme");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use adapters::fallback_rate_limiter::{FallbackIntervals, FallbackRateLimiter};
 use adapters::memory_rate_limiter::InMemoryRateLimiter;
+use adapters::redis_connection::RedisSettings;
 use adapters::redis_rate_limiter::{RATE_LIMIT_KEY_PREFIX, RedisRateLimiter};
-use adapters::redis_sessions::RedisSettings;
 use application::ports::{RateLimiter, RatePolicy};
 use futures_util::future::join_all;
 use support::{TestRedis, free_port};

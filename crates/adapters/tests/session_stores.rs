@@ -10,7 +10,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use adapters::memory_sessions::InMemorySessionStore;
-use adapters::redis_sessions::{RedisSessionStore, RedisSettings};
+use adapters::redis_connection::RedisSettings;
+use adapters::redis_sessions::RedisSessionStore;
 use application::ports::SessionStore;
 use futures_util::future::join_all;
 use support::{TestRedis, free_port};

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use adapters::redis_sessions::{RedisSessionStore, RedisSettings};
+use adapters::redis_connection::RedisSettings;
+use adapters::redis_sessions::RedisSessionStore;
 use adapters::sql::{DatabaseSettings, connect};
 use application::ports::SessionStore;
 use sea_orm::{ConnectionTrait, Statement};

@@ -9,7 +9,8 @@ use adapters::cached_api_key_store::CachedApiKeyStore;
 use adapters::fallback_rate_limiter::FallbackRateLimiter;
 use adapters::jwt::{JwtKey, JwtSettings, JwtTokenCodec};
 use adapters::memory_sessions::InMemorySessionStore;
-use adapters::redis_sessions::{RedisSessionStore, RedisSettings};
+use adapters::redis_connection::RedisSettings;
+use adapters::redis_sessions::RedisSessionStore;
 use adapters::sql::{
     DatabaseConnection, SqlApiKeyStore, SqlOrderStore, SqlResilience, SqlUserStore,
 };
