@@ -1,5 +1,6 @@
 //! The JSON shapes of the API contract, and their mapping to and from application types.
 
 pub(crate) mod customers;
+mod integral_digits;
 pub(crate) mod orders;
 pub(crate) mod raw_orders;

@@ -11,7 +11,7 @@ use std::fmt;
 use application::raw_input::{RawItem, RawItems, RawOrder, RawOrderFields, RawValue};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::orders::integral_digits;
+use super::integral_digits::integral_digits;
 use crate::json_body::NoDuplicateKeys;
 
 /// How serde_json (with `arbitrary_precision`) hands a number to `deserialize_any`: a map
