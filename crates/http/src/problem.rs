@@ -5,6 +5,7 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use application::ports::StoreError;
 use serde::Serialize;
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -46,6 +47,17 @@ struct ProblemBody {
     allow: Option<&'static str>,
     #[serde(skip)]
     www_authenticate: Option<&'static str>,
+}
+
+/// The answer to a failed store operation: retryable (503) unless the store itself failed.
+impl From<StoreError> for Problem {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => Problem::unavailable("the order store is unavailable"),
+            StoreError::Contention(_) => Problem::unavailable("the order store is busy; retry"),
+            StoreError::Internal(_) => Problem::internal(),
+        }
+    }
 }
 
 impl Problem {

@@ -1,7 +1,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use application::use_cases::{ListItemsError, SummarizeError};
 
-use super::orders::store_problem;
 use crate::dto::customers::{ItemsResponse, SummariesResponse};
 use crate::pagination::{PageQuery, ok_with_next_link, page_problem};
 use crate::{ApiState, Problem};
@@ -46,7 +45,7 @@ pub(crate) async fn items(
             ListItemsError::InvalidCustomerId(_) => Problem::bad_request(err.to_string()),
             ListItemsError::InvalidPage(err) => page_problem(err),
             ListItemsError::UnknownCustomer(_) => Problem::not_found(err.to_string()),
-            ListItemsError::Store(err) => store_problem(err),
+            ListItemsError::Store(err) => Problem::from(err),
         })?;
     let mut response = ok_with_next_link(&req, &page_request, page.next_cursor.as_deref());
     Ok(response.json(ItemsResponse {
@@ -85,7 +84,7 @@ pub(crate) async fn summaries(
         .await
         .map_err(|err| match err {
             SummarizeError::InvalidPage(err) => page_problem(err),
-            SummarizeError::Store(err) => store_problem(err),
+            SummarizeError::Store(err) => Problem::from(err),
         })?;
     let mut response = ok_with_next_link(&req, &page_request, page.next_cursor.as_deref());
     Ok(response.json(SummariesResponse {

@@ -1,5 +1,4 @@
 use actix_web::{HttpResponse, web};
-use application::ports::StoreError;
 use application::use_cases::SubmitError;
 
 use crate::dto::orders::{SubmitResponse, batch_from_slice};
@@ -102,14 +101,6 @@ pub(crate) fn submit_problem(err: SubmitError) -> Problem {
         SubmitError::Busy => {
             Problem::unavailable("too many orders are waiting to be written; retry")
         }
-        SubmitError::Store(err) => store_problem(err),
-    }
-}
-
-pub(crate) fn store_problem(err: StoreError) -> Problem {
-    match err {
-        StoreError::Unavailable(_) => Problem::unavailable("the order store is unavailable"),
-        StoreError::Contention(_) => Problem::unavailable("the order store is busy; retry"),
-        StoreError::Internal(_) => Problem::internal(),
+        SubmitError::Store(err) => Problem::from(err),
     }
 }
