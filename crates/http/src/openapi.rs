@@ -23,12 +23,12 @@ use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use crate::Problem;
+use crate::problem::PROBLEM_JSON;
 use crate::routes::Operations;
 
 /// The canonical order of the API contract.
 pub(crate) const SAMPLE_BATCH: &str = r#"[{"customerId":"01","orderId":"50","timestamp":"1637245070513","items":[{"itemId":"20201","costEur":2}]}]"#;
-
-pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The security scheme names, as referenced by `security(...)` on the operations.
 pub(crate) const BEARER: &str = "bearer";
@@ -62,11 +62,7 @@ requirement; `admin` grants every scope.",
         OrderBatch,
         OrderInput,
         ItemInput,
-        LoginRequest,
-        ProblemDetails,
-        ProblemField,
-        Health,
-        Readiness
+        LoginRequest
     )),
     tags(
         (name = "orders", description = "Submitting orders"),
@@ -278,7 +274,7 @@ pub(crate) fn problem_response(
 ) -> RefOr<utoipa::openapi::Response> {
     let mut builder = ResponseBuilder::new().description(description).content(
         PROBLEM_JSON,
-        Content::new(Some(Ref::from_schema_name("ProblemDetails"))),
+        Content::new(Some(Ref::from_schema_name(Problem::name()))),
     );
     for (name, text, integer) in headers {
         let schema = if *integer {
@@ -434,63 +430,6 @@ pub(crate) struct LoginRequest {
     username: String,
     #[schema(format = Password)]
     password: String,
-}
-
-/// An RFC 9457 problem (`application/problem+json`). Mirrors `crate::Problem`, whose
-/// serialization a test checks against this schema.
-#[derive(ToSchema)]
-#[schema(example = json!({"type":"urn:order-manager:problem:order-id-conflict","title":"Order id conflict","status":409,"detail":"order ids already used by orders with different content: 50; nothing was stored","conflictingOrderIds":["50"]}))]
-#[allow(dead_code)]
-pub(crate) struct ProblemDetails {
-    /// A URN naming the kind of problem, e.g. `urn:order-manager:problem:validation`.
-    #[schema(rename = "type")]
-    type_uri: String,
-    title: String,
-    /// The HTTP status code.
-    #[schema(minimum = 400, maximum = 599)]
-    status: u16,
-    detail: String,
-    /// Validation problems of a batch (400), each with the order index and field path: the
-    /// first 100, in batch order.
-    #[schema(max_items = 100)]
-    errors: Option<Vec<ProblemField>>,
-    /// How many validation problems the batch has in all (400); `errors` lists the first.
-    #[schema(rename = "errorCount")]
-    error_count: Option<usize>,
-    /// The order ids already stored with other content (409).
-    #[schema(rename = "conflictingOrderIds")]
-    conflicting_order_ids: Option<Vec<String>>,
-}
-
-/// One problem of a submitted batch.
-#[derive(ToSchema)]
-#[schema(example = json!({"index":0,"field":"items[2].costEur","message":"`-1` is negative; amounts must be >= 0"}))]
-#[allow(dead_code)]
-pub(crate) struct ProblemField {
-    /// The index of the order in the batch.
-    index: usize,
-    /// The field path in the order, e.g. `items[2].costEur`.
-    field: String,
-    message: String,
-}
-
-/// `GET /healthz`.
-#[derive(ToSchema)]
-#[schema(example = json!({"status":"ok"}))]
-#[allow(dead_code)]
-pub(crate) struct Health {
-    #[schema(value_type = String, pattern = "^ok$")]
-    status: String,
-}
-
-/// `GET /readyz`: every dependency checked, and `up`.
-#[derive(ToSchema)]
-#[schema(example = json!({"status":"ready","checks":{"database":"up"}}))]
-#[allow(dead_code)]
-pub(crate) struct Readiness {
-    #[schema(pattern = "^ready$")]
-    status: String,
-    checks: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(test)]

@@ -1,19 +1,27 @@
 //! RFC 9457 problem details: every error the API returns has this shape.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use application::ports::StoreError;
+use application::use_cases::SubmitLimits;
 use serde::Serialize;
+use utoipa::openapi::schema::{ArrayBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
-const PROBLEM_JSON: &str = "application/problem+json";
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One field-level problem of a submitted batch.
-#[derive(Debug, Clone, Serialize)]
+/// One problem of a submitted batch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"index":0,"field":"items[2].costEur","message":"`-1` is negative; amounts must be >= 0"}))]
 pub struct ProblemField {
+    /// The index of the order in the batch.
     pub index: usize,
+    /// The field path in the order, e.g. `items[2].costEur`.
     pub field: String,
     pub message: String,
 }
@@ -24,18 +32,30 @@ pub struct ProblemField {
 #[serde(transparent)]
 pub struct Problem(Box<ProblemBody>);
 
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem (`application/problem+json`): every error answer of the API.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(
+    as = ProblemDetails,
+    example = json!({"type":"urn:order-manager:problem:order-id-conflict","title":"Order id conflict","status":409,"detail":"order ids already used by orders with different content: 50; nothing was stored","conflictingOrderIds":["50"]})
+)]
 struct ProblemBody {
+    /// A URN naming the kind of problem, e.g. `urn:order-manager:problem:validation`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     type_uri: &'static str,
+    #[schema(value_type = String)]
     title: &'static str,
+    /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = listed_errors_schema)]
     errors: Option<Vec<ProblemField>>,
-    /// Every problem found, of which `errors` lists the first.
+    /// How many validation problems the batch has in all (400); `errors` lists the first.
     #[serde(rename = "errorCount", skip_serializing_if = "Option::is_none")]
     error_count: Option<usize>,
+    /// The order ids already stored with other content (409).
     #[serde(
         rename = "conflictingOrderIds",
         skip_serializing_if = "Option::is_none"
@@ -47,6 +67,37 @@ struct ProblemBody {
     allow: Option<&'static str>,
     #[serde(skip)]
     www_authenticate: Option<&'static str>,
+}
+
+/// `errors`: as many as the submit use case lists by default.
+fn listed_errors_schema() -> Schema {
+    let listed = SubmitLimits::DEFAULT.max_listed_errors;
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(Ref::from_schema_name(ProblemField::name()))
+        .description(Some(format!(
+            "Validation problems of a batch (400), each with the order index and field path: \
+             the first {listed}, in batch order."
+        )))
+        .max_items(Some(listed))
+        .into()
+}
+
+impl PartialSchema for Problem {
+    fn schema() -> RefOr<Schema> {
+        ProblemBody::schema()
+    }
+}
+
+impl ToSchema for Problem {
+    fn name() -> Cow<'static, str> {
+        ProblemBody::name()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ProblemField::name().into_owned(), ProblemField::schema()));
+        ProblemBody::schemas(schemas);
+    }
 }
 
 /// The answer to a failed store operation: retryable (503) unless the store itself failed.

@@ -20,13 +20,18 @@ pub struct SubmitLimits {
     pub max_listed_errors: usize,
 }
 
+impl SubmitLimits {
+    /// The limits unless configured otherwise; the API's schema states them.
+    pub const DEFAULT: SubmitLimits = SubmitLimits {
+        max_orders_per_batch: 1000,
+        max_items_per_order: 1000,
+        max_listed_errors: 100,
+    };
+}
+
 impl Default for SubmitLimits {
     fn default() -> Self {
-        Self {
-            max_orders_per_batch: 1000,
-            max_items_per_order: 1000,
-            max_listed_errors: 100,
-        }
+        Self::DEFAULT
     }
 }
 

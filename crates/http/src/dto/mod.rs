@@ -1,6 +1,7 @@
 //! The JSON shapes of the API contract, and their mapping to and from application types.
 
 pub(crate) mod customers;
+pub(crate) mod health;
 mod integral_digits;
 pub(crate) mod orders;
 pub(crate) mod raw_orders;

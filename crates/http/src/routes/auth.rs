@@ -49,14 +49,14 @@ fn credentials(body: &[u8]) -> Result<Credentials, Problem> {
         (status = 200, description = "A bearer token", body = TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, description = "Malformed JSON, or `username` / `password` missing",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown user or wrong password",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json",
+            body = Problem, content_type = "application/problem+json",
             headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"order-manager\"`"))),
         (status = 413, description = "The body is too large",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn login(
@@ -113,7 +113,7 @@ pub(crate) async fn login(
     responses(
         (status = 204, description = "The session ended"),
         (status = 403, description = "The credentials are an API key, which has no session",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn logout(

@@ -25,9 +25,9 @@ use crate::{ApiState, Problem};
         (status = 200, description = "A page of the customer's items", body = ItemsResponse,
             headers(("Link" = String, description = "`<path?limit=N&cursor=C>; rel=\"next\"` when more items follow"))),
         (status = 400, description = "Invalid customer id, limit or cursor",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No order of this customer is stored",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn items(
@@ -69,7 +69,7 @@ pub(crate) async fn items(
             body = SummariesResponse,
             headers(("Link" = String, description = "`<path?limit=N&cursor=C>; rel=\"next\"` when more summaries follow"))),
         (status = 400, description = "Invalid limit or cursor",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn summaries(

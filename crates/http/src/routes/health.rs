@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 
+use crate::dto::health::{Health, Readiness};
 use crate::{ApiState, Problem};
 
 /// Liveness: the process answers. Checks no dependency, so a database outage never restarts it.
@@ -10,10 +10,10 @@ use crate::{ApiState, Problem};
     tag = "probes",
     operation_id = "healthz",
     summary = "Liveness (checks no dependency)",
-    responses((status = 200, description = "The process answers", body = crate::openapi::Health))
+    responses((status = 200, description = "The process answers", body = Health))
 )]
 pub(crate) async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// Readiness: may this replica receive traffic? Not while shutting down, and not while the
@@ -25,9 +25,9 @@ pub(crate) async fn healthz() -> HttpResponse {
     operation_id = "readyz",
     summary = "Readiness: may this replica receive traffic?",
     responses(
-        (status = 200, description = "Every dependency answers", body = crate::openapi::Readiness),
+        (status = 200, description = "Every dependency answers", body = Readiness),
         (status = 503, description = "Shutting down, or a dependency (named) is down",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json",
+            body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
     )
 )]
@@ -41,12 +41,15 @@ pub(crate) async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, P
             .set(if *up { 1.0 } else { 0.0 });
     }
     if readiness.is_ready() {
-        let checks: serde_json::Map<String, serde_json::Value> = readiness
+        let checks = readiness
             .checked
             .iter()
-            .map(|(d, _)| (d.as_str().to_owned(), json!("up")))
+            .map(|(d, _)| (d.as_str(), "up"))
             .collect();
-        return Ok(HttpResponse::Ok().json(json!({"status": "ready", "checks": checks})));
+        return Ok(HttpResponse::Ok().json(Readiness {
+            checks,
+            status: "ready",
+        }));
     }
     let down: Vec<&str> = readiness.down().iter().map(|d| d.as_str()).collect();
     Err(Problem::unavailable(format!(

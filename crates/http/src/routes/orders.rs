@@ -24,14 +24,14 @@ use crate::{ApiState, Problem};
         (status = 200, description = "Every order was already stored (all duplicates)",
             body = SubmitResponse, example = json!({"status": "ok", "accepted": 0, "duplicates": 1})),
         (status = 400, description = "Malformed JSON, or invalid orders (`errors` lists each)",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An orderId is already stored with other content \
             (`conflictingOrderIds`); nothing was stored",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too many orders, items or bytes; nothing was stored",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not `application/json`",
-            body = crate::openapi::ProblemDetails, content_type = "application/problem+json"),
+            body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn submit(
