@@ -9,6 +9,6 @@ mod timestamp;
 
 pub use auth::{Password, PasswordError, Scope, ScopeError, Scopes, Username, UsernameError};
 pub use ids::{CustomerId, IdError, ItemId, MAX_ID_CHARS, OrderId, id_pattern};
-pub use money::{Money, MoneyError};
+pub use money::{MAX_DECIMAL_PLACES, MAX_ITEM_CENTS, Money, MoneyError};
 pub use order::{Fingerprint, LineItem, Order, OrderError};
-pub use timestamp::{OrderTimestamp, TimestampError};
+pub use timestamp::{MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, OrderTimestamp, TimestampError};

@@ -9,6 +9,9 @@ use thiserror::Error;
 /// below what could overflow a sum of millions of items in 64-bit cents.
 pub const MAX_ITEM_CENTS: i64 = 100_000_000_000;
 
+/// Most decimal places an amount may have: amounts are whole cents.
+pub const MAX_DECIMAL_PLACES: u32 = 2;
+
 /// Why a JSON number is not a valid amount of euros.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MoneyError {
@@ -50,7 +53,7 @@ impl Money {
             return Err(MoneyError::Negative { value: value() });
         }
         let decimal = decimal.normalize();
-        if decimal.scale() > 2 {
+        if decimal.scale() > MAX_DECIMAL_PLACES {
             return Err(MoneyError::TooPrecise { value: value() });
         }
         let cents = decimal

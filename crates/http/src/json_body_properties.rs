@@ -9,14 +9,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 
-use domain::{CustomerId, ItemId, LineItem, Money, Order, OrderId, OrderTimestamp};
+use domain::{
+    CustomerId, ItemId, LineItem, MAX_ID_CHARS, MAX_ITEM_CENTS, MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS,
+    Money, Order, OrderId, OrderTimestamp,
+};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use serde_json::Value;
 
 use crate::fuzzing::submit_body;
-
-const MAX_ITEM_CENTS: i64 = 100_000_000_000;
 
 fn config(cases: u32) -> ProptestConfig {
     let defaults = ProptestConfig::default();
@@ -190,7 +191,7 @@ fn order_spec() -> impl Strategy<Value = OrderSpec> {
     (
         id(),
         id(),
-        946_684_800_000u64..4_102_444_800_000,
+        MIN_TIMESTAMP_MS..MAX_TIMESTAMP_MS,
         any::<u8>(),
         prop::collection::vec(item_spec(), 1..6),
         any::<usize>(),
@@ -315,7 +316,7 @@ proptest! {
             1 => other.items.push(other.items[0].clone()),
             _ => other.customer_id.push('x'),
         }
-        prop_assume!(other.customer_id.chars().count() <= 64);
+        prop_assume!(other.customer_id.chars().count() <= MAX_ID_CHARS);
         let body = format!("[{},{}]", order.json(false), other.json(true));
         let outcome = submit_body(body.as_bytes());
         prop_assert_eq!(outcome.status, 409, "{}", body);

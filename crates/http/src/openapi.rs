@@ -1,6 +1,7 @@
-//! The OpenAPI 3.1 contract, generated from the code: the schemas derive from the DTOs (and,
-//! for bodies the handlers read as raw JSON, from the documented shapes below), the operations
-//! from `#[utoipa::path]` on the handlers (collected in [`crate::routes::Operations`]). What every
+//! The OpenAPI 3.1 contract, generated from the code: the schemas come from the types that
+//! parse the requests and serialize the answers (derived, or built on the parsers of bodies the
+//! handlers read as raw JSON), the operations from `#[utoipa::path]` on the handlers (collected
+//! in [`crate::routes::Operations`]). What every
 //! operation shares (401/403 from the auth guard, 429 and the `RateLimit` fields from the rate
 //! limiter, 503) is added by [`CrossCutting`] from the same tables the middleware uses, so the
 //! handler annotations only say what is their own.
@@ -11,31 +12,26 @@
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use std::borrow::Cow;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::response::ResponseBuilder;
-
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as OpenApiDoc, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::Problem;
+use crate::dto::raw_orders_schema::customer_id_schema;
 use crate::problem::PROBLEM_JSON;
 use crate::routes::Operations;
-
-/// The canonical order of the API contract.
-pub(crate) const SAMPLE_BATCH: &str = r#"[{"customerId":"01","orderId":"50","timestamp":"1637245070513","items":[{"itemId":"20201","costEur":2}]}]"#;
 
 /// The security scheme names, as referenced by `security(...)` on the operations.
 pub(crate) const BEARER: &str = "bearer";
 pub(crate) const API_KEY: &str = "apiKey";
 
 /// Paths the auth guard protects, with the scope each needs (`None`: any authenticated caller).
-/// Mirrors the route table; `crate::routes` tests that they agree.
+/// Mirrors the guards of the route table (`crate::routes`).
 pub(crate) const PROTECTED: [(&str, Option<&str>); 4] = [
     ("/orders", Some("orders:write")),
     ("/customers/summaries", Some("customers:read")),
@@ -58,12 +54,6 @@ Credentials: a bearer token from `POST /auth/login`, or an API key in `X-API-Key
 requirement; `admin` grants every scope.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    components(schemas(
-        OrderBatch,
-        OrderInput,
-        ItemInput,
-        LoginRequest
-    )),
     tags(
         (name = "orders", description = "Submitting orders"),
         (name = "customers", description = "Reading what customers bought"),
@@ -268,7 +258,7 @@ fn text_header(description: &str) -> utoipa::openapi::header::Header {
 }
 
 /// A problem+json answer with the given header fields (`(name, description, integer?)`).
-pub(crate) fn problem_response(
+fn problem_response(
     description: &str,
     headers: &[(&str, &str, bool)],
 ) -> RefOr<utoipa::openapi::Response> {
@@ -294,142 +284,6 @@ pub(crate) fn problem_response(
         );
     }
     RefOr::T(builder.build())
-}
-
-/// The request body of `POST /orders`: a batch (array) of orders, or one order object.
-pub(crate) struct OrderBatch;
-
-impl utoipa::PartialSchema for OrderBatch {
-    fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
-            .item(
-                ArrayBuilder::new()
-                    .items(Ref::from_schema_name("OrderInput"))
-                    .min_items(Some(1))
-                    .max_items(Some(1000)),
-            )
-            .item(Ref::from_schema_name("OrderInput"))
-            .description(Some(
-                "A batch: 1 to 1000 orders (an array), or one order object (a batch of one).",
-            ))
-            .examples([sample_batch()])
-            .into()
-    }
-}
-
-impl ToSchema for OrderBatch {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("OrderBatch")
-    }
-}
-
-fn sample_batch() -> serde_json::Value {
-    serde_json::from_str(SAMPLE_BATCH).unwrap_or_default()
-}
-
-/// One order. Unknown fields are refused; ids are compared exactly (`"01"` is not `"1"`).
-#[derive(ToSchema, Deserialize)]
-#[schema(
-    example = json!({"customerId":"01","orderId":"50","timestamp":"1637245070513","items":[{"itemId":"20201","costEur":2}]})
-)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(dead_code)] // documentation only: the handler reads raw JSON to report every problem
-pub(crate) struct OrderInput {
-    #[schema(schema_with = customer_id_schema)]
-    customer_id: String,
-    /// The idempotency key: an identical order sent again is a duplicate; other content under
-    /// the same id is a conflict (409).
-    #[schema(schema_with = order_id_schema)]
-    order_id: String,
-    #[schema(schema_with = timestamp_schema)]
-    timestamp: String,
-    /// 1 to 1000 items; a repeated itemId is a separate purchase.
-    #[schema(min_items = 1, max_items = 1000)]
-    items: Vec<ItemInput>,
-}
-
-/// What every id is, in the schema's words.
-const ID_RULE: &str = "1 to 64 characters, compared exactly; no control or invisible format \
-                       character (Unicode Cc, Cf), and not only whitespace.";
-
-/// A customer, order or item id: the domain's own rule (`domain::ids`), length and pattern.
-fn id_schema_with(description: String, example: &str) -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(domain::MAX_ID_CHARS))
-        .pattern(Some(domain::id_pattern()))
-        .description(Some(description))
-        .examples([serde_json::json!(example)])
-        .into()
-}
-
-fn customer_id_schema() -> Schema {
-    id_schema_with(ID_RULE.to_owned(), "01")
-}
-
-fn order_id_schema() -> Schema {
-    id_schema_with(
-        format!(
-            "The idempotency key: an identical order sent again is a duplicate; other content \
-             under the same id is a conflict (409). {ID_RULE}"
-        ),
-        "50",
-    )
-}
-
-fn item_id_schema() -> Schema {
-    id_schema_with(ID_RULE.to_owned(), "20201")
-}
-
-/// Epoch milliseconds in [2000-01-01, 2100-01-01), as digits (leading zeros allowed).
-const TIMESTAMP_DIGITS: &str = "^0*(9466848[0-9]{5}|9466849[0-9]{5}|94668[5-9][0-9]{6}|\
-94669[0-9]{7}|946[7-9][0-9]{8}|94[7-9][0-9]{9}|9[5-9][0-9]{10}|[1-3][0-9]{12}|40[0-9]{11}|\
-410[01][0-9]{9}|4102[0-3][0-9]{8}|41024[0-3][0-9]{7}|410244[0-3][0-9]{6}|4102444[0-7][0-9]{5})$";
-
-fn timestamp_schema() -> Schema {
-    OneOfBuilder::new()
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(TIMESTAMP_DIGITS)),
-        )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .minimum(Some(946_684_800_000_i64))
-                .exclusive_maximum(Some(4_102_444_800_000_i64)),
-        )
-        .description(Some(
-            "When the order was placed: epoch milliseconds from 2000-01-01 (946684800000) to \
-             before 2100-01-01 (4102444800000), as a string of digits (canonical) or a JSON \
-             integer.",
-        ))
-        .examples([serde_json::json!("1637245070513")])
-        .into()
-}
-
-/// One purchased item.
-#[derive(ToSchema, Deserialize)]
-#[schema(example = json!({"itemId":"20201","costEur":2}))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(dead_code)]
-pub(crate) struct ItemInput {
-    #[schema(schema_with = item_id_schema)]
-    item_id: String,
-    /// Euros, >= 0 with at most 2 decimal places, at most 1000000000; kept exactly (cents).
-    #[schema(minimum = 0, maximum = 1_000_000_000, multiple_of = 0.01, example = 2)]
-    cost_eur: f64,
-}
-
-/// `POST /auth/login`.
-#[derive(ToSchema, Deserialize)]
-#[schema(example = json!({"username":"admin","password":"correct horse battery staple"}))]
-#[allow(dead_code)]
-pub(crate) struct LoginRequest {
-    username: String,
-    #[schema(format = Password)]
-    password: String,
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 pub(crate) mod customers;
 pub(crate) mod health;
+mod integer_range_pattern;
 mod integral_digits;
 pub(crate) mod orders;
 pub(crate) mod raw_orders;
+pub(crate) mod raw_orders_schema;

@@ -18,6 +18,14 @@ use crate::json_body::NoDuplicateKeys;
 /// with this one key, whose value is the number's text.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
+/// The keys of an order and of an item, as parsed here and as the schema names them.
+pub(crate) const CUSTOMER_ID: &str = "customerId";
+pub(crate) const ORDER_ID: &str = "orderId";
+pub(crate) const TIMESTAMP: &str = "timestamp";
+pub(crate) const ITEMS: &str = "items";
+pub(crate) const ITEM_ID: &str = "itemId";
+pub(crate) const COST_EUR: &str = "costEur";
+
 /// The top of a body: a batch, or something else (named by its JSON type).
 pub(crate) enum Body {
     Batch(Vec<RawOrder>),
@@ -54,7 +62,8 @@ fn first_time<E: de::Error>(seen: &mut HashSet<String>, key: &str) -> Result<(),
     }
 }
 
-struct BodySeed;
+/// A whole body: a batch, or one order object (a batch of one).
+pub(crate) struct BodySeed;
 
 impl<'de> DeserializeSeed<'de> for BodySeed {
     type Value = Body;
@@ -124,9 +133,9 @@ fn order_or_number<'de, A: MapAccess<'de>>(
         }
         first_time(&mut seen, &key)?;
         match key.as_str() {
-            "customerId" => fields.customer_id = map.next_value_seed(ValueSeed)?,
-            "orderId" => fields.order_id = map.next_value_seed(ValueSeed)?,
-            "timestamp" => {
+            CUSTOMER_ID => fields.customer_id = map.next_value_seed(ValueSeed)?,
+            ORDER_ID => fields.order_id = map.next_value_seed(ValueSeed)?,
+            TIMESTAMP => {
                 fields.timestamp = match map.next_value_seed(ValueSeed)? {
                     // A JSON integer may be written `1637245070513.0` or `1.637245070513e12`.
                     RawValue::Number(text) => RawValue::Number(
@@ -135,7 +144,7 @@ fn order_or_number<'de, A: MapAccess<'de>>(
                     other => other,
                 }
             }
-            "items" => fields.items = map.next_value_seed(ItemsSeed)?,
+            ITEMS => fields.items = map.next_value_seed(ItemsSeed)?,
             _ => {
                 walk(&mut map)?;
                 fields.unknown_fields.push(key);
@@ -146,7 +155,7 @@ fn order_or_number<'de, A: MapAccess<'de>>(
 }
 
 /// One entry of a batch.
-struct OrderSeed;
+pub(crate) struct OrderSeed;
 
 impl<'de> DeserializeSeed<'de> for OrderSeed {
     type Value = RawOrder;
@@ -313,7 +322,7 @@ fn other_kind(value: RawValue) -> &'static str {
 }
 
 /// One entry of `items`.
-struct ItemSeed;
+pub(crate) struct ItemSeed;
 
 impl<'de> DeserializeSeed<'de> for ItemSeed {
     type Value = RawItem;
@@ -341,8 +350,8 @@ impl<'de> Visitor<'de> for ItemSeed {
             }
             first_time(&mut seen, &key)?;
             match key.as_str() {
-                "itemId" => item_id = map.next_value_seed(ValueSeed)?,
-                "costEur" => cost_eur = map.next_value_seed(ValueSeed)?,
+                ITEM_ID => item_id = map.next_value_seed(ValueSeed)?,
+                COST_EUR => cost_eur = map.next_value_seed(ValueSeed)?,
                 _ => {
                     walk(&mut map)?;
                     unknown_fields.push(key);

@@ -18,11 +18,16 @@ pub(crate) struct TokenResponse {
     expires_in: u64,
 }
 
-/// The login body, read straight into its fields (serde refuses a repeated one); other keys
-/// are ignored.
-#[derive(Deserialize)]
-struct Credentials {
+/// `POST /auth/login`: the credentials; other keys are ignored.
+// Read straight into its fields: serde refuses a repeated one.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(
+    as = LoginRequest,
+    example = json!({"username":"admin","password":"correct horse battery staple"})
+)]
+pub(crate) struct Credentials {
     username: String,
+    #[schema(format = Password)]
     password: String,
 }
 
@@ -44,7 +49,7 @@ fn credentials(body: &[u8]) -> Result<Credentials, Problem> {
     summary = "Log in: a bearer token for a new session",
     description = "Also limited to 10 attempts a minute per client IP and 5 per username, \
         checked before the password is.",
-    request_body(content = crate::openapi::LoginRequest, content_type = "application/json"),
+    request_body(content = Credentials, content_type = "application/json"),
     responses(
         (status = 200, description = "A bearer token", body = TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"))),

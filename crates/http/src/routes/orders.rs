@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use application::use_cases::SubmitError;
 
 use crate::dto::orders::{SubmitResponse, batch_from_slice};
+use crate::dto::raw_orders::BodySeed;
 use crate::json_body::JsonBytes;
 use crate::problem::ProblemField;
 use crate::{ApiState, Problem};
@@ -17,7 +18,7 @@ use crate::{ApiState, Problem};
         atomic: if any order is invalid nothing is stored and the answer lists every problem. \
         Idempotent by `orderId`: an identical order already stored is counted in `duplicates`; \
         the same `orderId` with other content is a 409 for the whole batch.",
-    request_body(content = crate::openapi::OrderBatch, content_type = "application/json"),
+    request_body(content = BodySeed, content_type = "application/json"),
     responses(
         (status = 201, description = "At least one new order was stored", body = SubmitResponse,
             example = json!({"status": "ok", "accepted": 1, "duplicates": 0})),
