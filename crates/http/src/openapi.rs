@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 contract, generated from the code: the schemas come from the types that
 //! parse the requests and serialize the answers (derived, or built on the parsers of bodies the
 //! handlers read as raw JSON), the operations from `#[utoipa::path]` on the handlers (collected
-//! in [`crate::routes::Operations`]). What every
+//! here in [`Operations`]; the routes know nothing of this module). What every
 //! operation shares (401/403 from the auth guard, 429 and the `RateLimit` fields from the rate
 //! limiter, 503) is added by [`CrossCutting`] from the same tables the middleware uses, so the
 //! handler annotations only say what is their own.
@@ -24,7 +24,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::Problem;
 use crate::dto::raw_orders_schema::customer_id_schema;
 use crate::problem::PROBLEM_JSON;
-use crate::routes::Operations;
+use crate::routes::{auth, customers, health, orders};
 
 /// The security scheme names, as referenced by `security(...)` on the operations.
 pub(crate) const BEARER: &str = "bearer";
@@ -63,6 +63,19 @@ requirement; `admin` grants every scope.",
     modifiers(&CrossCutting)
 )]
 struct ApiDoc;
+
+/// The operations of the route table; their schemas come along with them.
+#[derive(OpenApi)]
+#[openapi(paths(
+    orders::submit,
+    customers::items,
+    customers::summaries,
+    auth::login,
+    auth::logout,
+    health::healthz,
+    health::readyz
+))]
+struct Operations;
 
 /// The whole document: the operations of the route table plus the shared parts.
 pub fn document() -> OpenApiDoc {

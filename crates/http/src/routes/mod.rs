@@ -1,8 +1,8 @@
 //! The route table: every path, its methods, the scope it requires, and its handler.
 
-mod auth;
-mod customers;
-mod health;
+pub(crate) mod auth;
+pub(crate) mod customers;
+pub(crate) mod health;
 pub(crate) mod orders;
 
 use actix_web::middleware::from_fn;
@@ -11,19 +11,6 @@ use domain::Scope;
 
 use crate::Problem;
 use crate::auth::guard;
-
-/// The operations of this table, for the OpenAPI document (`crate::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    orders::submit,
-    customers::items,
-    customers::summaries,
-    auth::login,
-    auth::logout,
-    health::healthz,
-    health::readyz
-))]
-pub(crate) struct Operations;
 
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
