@@ -2,22 +2,56 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{HeaderName, HeaderValue, LINK};
-use application::pagination::{PageError, PageRequest};
+use application::pagination::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, PageError, PageRequest};
 use serde::Deserialize;
+use serde_json::json;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 
 use crate::Problem;
 
 /// The raw query; `limit` is parsed here so that its error names the parameter.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct PageQuery {
-    /// Page size: 1 to 10000 (default 1000).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 10000, example = 100)]
     limit: Option<String>,
-    /// The opaque `next_cursor` of the previous page (absent or empty: the first page). Any
-    /// other value is answered 400.
-    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
+}
+
+/// The parameters as the schema states them, the page size with the use cases' own limits.
+impl utoipa::IntoParams for PageQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let limit = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(MAX_PAGE_LIMIT));
+        let cursor = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z0-9_-]*$"));
+        vec![
+            ParameterBuilder::new()
+                .name("limit")
+                .parameter_in(ParameterIn::Query)
+                .description(Some(format!(
+                    "Page size: 1 to {MAX_PAGE_LIMIT} (default {DEFAULT_PAGE_LIMIT})."
+                )))
+                .required(Required::False)
+                .schema(Some(limit))
+                .example(Some(json!(100)))
+                .build(),
+            ParameterBuilder::new()
+                .name("cursor")
+                .parameter_in(ParameterIn::Query)
+                .description(Some(
+                    "The opaque `next_cursor` of the previous page (absent or empty: the first \
+                     page). Any other value is answered 400.",
+                ))
+                .required(Required::False)
+                .schema(Some(cursor))
+                .build(),
+        ]
+    }
 }
 
 impl PageQuery {
