@@ -24,20 +24,11 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 use crate::Problem;
 use crate::dto::raw_orders_schema::customer_id_schema;
 use crate::problem::PROBLEM_JSON;
-use crate::routes::{auth, customers, health, orders};
+use crate::routes::{PROTECTED, auth, customers, health, orders};
 
 /// The security scheme names, as referenced by `security(...)` on the operations.
 pub(crate) const BEARER: &str = "bearer";
 pub(crate) const API_KEY: &str = "apiKey";
-
-/// Paths the auth guard protects, with the scope each needs (`None`: any authenticated caller).
-/// Mirrors the guards of the route table (`crate::routes`).
-pub(crate) const PROTECTED: [(&str, Option<&str>); 4] = [
-    ("/orders", Some("orders:write")),
-    ("/customers/summaries", Some("customers:read")),
-    ("/customers/{customerId}/items", Some("customers:read")),
-    ("/auth/logout", None),
-];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -195,7 +186,7 @@ impl Modify for CrossCutting {
                             .entry("403".into())
                             .or_insert_with(|| problem_response(FORBIDDEN, &[]));
                     }
-                    let scopes: Vec<String> = scope.iter().map(|s| (*s).to_owned()).collect();
+                    let scopes: Vec<String> = scope.iter().map(|s| s.as_str().to_owned()).collect();
                     operation.security = Some(vec![
                         utoipa::openapi::security::SecurityRequirement::new(BEARER, scopes.clone()),
                         utoipa::openapi::security::SecurityRequirement::new(API_KEY, scopes),

@@ -12,29 +12,35 @@ use domain::Scope;
 use crate::Problem;
 use crate::auth::guard;
 
+/// A protected path and the scope it needs (`None`: any authenticated caller).
+type Protected = (&'static str, Option<Scope>);
+
+const SUBMIT: Protected = ("/orders", Some(Scope::OrdersWrite));
+const SUMMARIES: Protected = ("/customers/summaries", Some(Scope::CustomersRead));
+const CUSTOMER_ITEMS: Protected = ("/customers/{customerId}/items", Some(Scope::CustomersRead));
+const LOGOUT: Protected = ("/auth/logout", None);
+
+/// Every path the auth guard protects: the guards below take their scope from here, and the
+/// OpenAPI document its security requirements.
+pub(crate) const PROTECTED: [Protected; 4] = [SUBMIT, SUMMARIES, CUSTOMER_ITEMS, LOGOUT];
+
 pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/orders")
+        web::resource(SUBMIT.0)
             .route(web::post().to(orders::submit))
-            .wrap(from_fn(|req, next| {
-                guard(Some(Scope::OrdersWrite), req, next)
-            }))
+            .wrap(from_fn(|req, next| guard(SUBMIT.1, req, next)))
             .default_service(web::to(|| async { Problem::method_not_allowed("POST") })),
     )
     .service(
-        web::resource("/customers/summaries")
+        web::resource(SUMMARIES.0)
             .route(web::get().to(customers::summaries))
-            .wrap(from_fn(|req, next| {
-                guard(Some(Scope::CustomersRead), req, next)
-            }))
+            .wrap(from_fn(|req, next| guard(SUMMARIES.1, req, next)))
             .default_service(web::to(|| async { Problem::method_not_allowed("GET") })),
     )
     .service(
-        web::resource("/customers/{customerId}/items")
+        web::resource(CUSTOMER_ITEMS.0)
             .route(web::get().to(customers::items))
-            .wrap(from_fn(|req, next| {
-                guard(Some(Scope::CustomersRead), req, next)
-            }))
+            .wrap(from_fn(|req, next| guard(CUSTOMER_ITEMS.1, req, next)))
             .default_service(web::to(|| async { Problem::method_not_allowed("GET") })),
     )
     // Public: how credentials are obtained.
@@ -45,9 +51,9 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
     )
     // Any authenticated caller may end its own session.
     .service(
-        web::resource("/auth/logout")
+        web::resource(LOGOUT.0)
             .route(web::post().to(auth::logout))
-            .wrap(from_fn(|req, next| guard(None, req, next)))
+            .wrap(from_fn(|req, next| guard(LOGOUT.1, req, next)))
             .default_service(web::to(|| async { Problem::method_not_allowed("POST") })),
     )
     // Public: probes.
