@@ -37,6 +37,28 @@ fn sample_item() -> Value {
     json!({ITEM_ID: "20201", COST_EUR: 2})
 }
 
+/// `ToSchema` for a seed: the name of its component, and the component its schema refers to.
+macro_rules! component {
+    ($seed:ty, $name:literal $(, $refers_to:ty)?) => {
+        impl ToSchema for $seed {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+
+            fn schemas(_schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                $(
+                    _schemas.push((<$refers_to>::name().into_owned(), <$refers_to>::schema()));
+                    <$refers_to>::schemas(_schemas);
+                )?
+            }
+        }
+    };
+}
+
+component!(BodySeed, "OrderBatch", OrderSeed);
+component!(OrderSeed, "OrderInput", ItemSeed);
+component!(ItemSeed, "ItemInput");
+
 impl PartialSchema for BodySeed {
     fn schema() -> RefOr<Schema> {
         let max = SubmitLimits::DEFAULT.max_orders_per_batch;
@@ -53,17 +75,6 @@ impl PartialSchema for BodySeed {
             )))
             .examples([json!([sample_order()])])
             .into()
-    }
-}
-
-impl ToSchema for BodySeed {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("OrderBatch")
-    }
-
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        schemas.push((OrderSeed::name().into_owned(), OrderSeed::schema()));
-        OrderSeed::schemas(schemas);
     }
 }
 
@@ -97,16 +108,6 @@ impl PartialSchema for OrderSeed {
     }
 }
 
-impl ToSchema for OrderSeed {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("OrderInput")
-    }
-
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        schemas.push((ItemSeed::name().into_owned(), ItemSeed::schema()));
-    }
-}
-
 impl PartialSchema for ItemSeed {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
@@ -119,12 +120,6 @@ impl PartialSchema for ItemSeed {
             .additional_properties(Some(AdditionalProperties::FreeForm(false)))
             .examples([sample_item()])
             .into()
-    }
-}
-
-impl ToSchema for ItemSeed {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("ItemInput")
     }
 }
 
