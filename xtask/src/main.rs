@@ -77,10 +77,12 @@ enum Command {
     Dev(dev::DevArgs),
     /// Check the deployment files offline: render every kustomization of deploy/k8s and
     /// validate it (kubernetes-validate --strict), yamllint, docker-compose.yml against the
-    /// Compose Specification schema, the Dockerfile's essentials and hadolint, nginx -t.
+    /// Compose Specification schema, the Dockerfile's essentials and hadolint, nginx -t, and
+    /// the settings cross-check against the binary.
     ///
-    /// The Python tools are installed from PyPI into target/deploy-check-venv. Also steps of
-    /// `cargo xtask ci`; the settings cross-check against the binary is `cargo test -p xtask`.
+    /// Installs the tools (the Python ones from PyPI into target/deploy-check-venv), then runs
+    /// the checks: the tests of crates/deploy-checks. `cargo xtask ci` runs them in its test
+    /// pass.
     DeployCheck,
     /// Check deploy/observability/: Prometheus config and alert rules (with their unit tests),
     /// Alertmanager config and routing, Grafana dashboards against the provisioned datasources.

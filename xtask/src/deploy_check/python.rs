@@ -10,12 +10,12 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use anyhow::{Context, Result, bail};
 
-use super::{describe_output, output};
-use crate::cargo::workspace_root;
+use crate::cargo::{display, workspace_root};
+use crate::signals;
 
 const REQUIREMENTS: &str = "xtask/deploy-check-requirements.txt";
 const VENV: &str = "target/deploy-check-venv";
@@ -115,4 +115,29 @@ fn create_venv(venv: &Path) -> Result<()> {
         bail!("`python3 -m venv {}` failed:\n{text}{hint}", venv.display());
     }
     Ok(())
+}
+
+/// Runs `command` to completion, capturing its output; fails only if it could not be started.
+fn output(command: &mut Command) -> Result<Output> {
+    if let Some(signal) = signals::received() {
+        bail!("interrupted by {signal}");
+    }
+    command
+        .output()
+        .with_context(|| format!("could not run `{}`", display(command)))
+}
+
+/// Stdout and stderr of a finished command, for an error message.
+fn describe_output(output: &Output) -> String {
+    let mut text = String::from_utf8_lossy(&output.stdout)
+        .trim_end()
+        .to_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.trim().is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(stderr.trim_end());
+    }
+    text
 }
