@@ -4,7 +4,6 @@ use anyhow::Result;
 
 use crate::cargo::{DebugServer, cargo, run_inherited};
 use crate::mariadb::MariaDb;
-use crate::observability;
 use crate::preflight;
 use crate::redis::{Redis, TEST_REDIS_URL_VAR};
 use crate::step_timer::StepTimer;
@@ -46,8 +45,6 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
             "warnings",
         ]))
     })?;
-    // Quick, and needs no database: promtool, amtool and the Grafana dashboards' datasources.
-    timer.run("observability", observability::check)?;
     // The Python tools of the deployment checks (crates/deploy-checks), which run in the test
     // pass below; the preflight has installed their system tools.
     timer.run("deploy tools", crate::deploy_check::Tools::ensure)?;

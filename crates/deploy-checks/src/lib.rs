@@ -1,6 +1,6 @@
 //! The helpers of the deployment checks; the checks themselves are this crate's tests
 //! (`tests/deploy/`), run by `cargo nextest run -p order-manager-deploy-checks`, by
-//! `cargo xtask deploy-check`, and in the one test pass of
+//! `cargo xtask deploy-check` and `cargo xtask observability`, and in the one test pass of
 //! `cargo xtask ci`.
 //!
 //! Offline checks, since no container engine nor cluster is at hand:
@@ -9,10 +9,11 @@
 //!   rendered overlays;
 //! - [`yamllint`], [`compose`] (the Compose Specification schema and the references it cannot
 //!   see), [`dockerfile`] (the essentials, then hadolint), [`nginx`] (`nginx -t`);
+//! - [`observability`]: promtool, amtool, the Grafana dashboards against the datasources;
 //! - [`deployed_env`]: what the containers of the service are given, for the settings
 //!   cross-check against the binary's own configuration (`tests/deploy/settings/`).
 //!
-//! The tools are found where `cargo xtask deploy-check` installs
+//! The tools are found where `cargo xtask deploy-check` and `cargo xtask observability` install
 //! them ([`tools`]); a missing one fails the check with the command that installs it.
 
 pub mod client_ip;
@@ -23,6 +24,7 @@ pub mod dockerfile;
 pub mod kubernetes;
 pub mod manifest;
 pub mod nginx;
+pub mod observability;
 pub mod store_tls;
 pub mod tools;
 pub mod yamllint;

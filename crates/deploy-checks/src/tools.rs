@@ -23,6 +23,8 @@ const STAMP: &str = "xtask-requirements.txt";
 
 /// The xtask command that installs the tools of the deployment checks.
 pub const INSTALL_DEPLOY_TOOLS: &str = "cargo xtask deploy-check";
+/// The xtask command that installs promtool and amtool.
+pub const INSTALL_OBSERVABILITY_TOOLS: &str = "cargo xtask observability";
 
 /// The Python tools' virtualenv: kubectl, kubernetes-validate, yamllint, check-jsonschema,
 /// hadolint.
