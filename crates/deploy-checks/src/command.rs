@@ -1,6 +1,6 @@
 //! Running a checking tool to completion and reporting what it said.
 
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
 
 use anyhow::{Context, Result};
 
@@ -35,15 +35,39 @@ pub fn display(command: &Command) -> String {
         .join(" ")
 }
 
-/// Runs `command` and fails, with what it printed, unless it exits successfully; returns its
-/// output, for the test's log.
-pub fn run_checked(command: &mut Command) -> Result<String> {
+/// A finished run of a tool: its command line, how it ended, and what it printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub shown: String,
+    pub status: ExitStatus,
+    pub text: String,
+}
+
+/// Runs `command` to completion and logs what it printed, for the test's output; fails only if
+/// it could not be started.
+pub fn run_logged(command: &mut Command) -> Result<Finished> {
     let shown = display(command);
     let finished = output(command)?;
     let text = describe_output(&finished);
+    eprintln!("deploy-checks: `{shown}` ({}):\n{text}", finished.status);
+    Ok(Finished {
+        shown,
+        status: finished.status,
+        text,
+    })
+}
+
+/// Runs `command` and fails, with what it printed, unless it exits successfully; returns its
+/// output.
+pub fn run_checked(command: &mut Command) -> Result<String> {
+    let finished = run_logged(command)?;
     if !finished.status.success() {
-        anyhow::bail!("`{shown}` failed ({}):\n{text}", finished.status);
+        anyhow::bail!(
+            "`{}` failed ({}):\n{}",
+            finished.shown,
+            finished.status,
+            finished.text
+        );
     }
-    eprintln!("deploy-checks: `{shown}` passed\n{text}");
-    Ok(text)
+    Ok(finished.text)
 }

@@ -76,7 +76,7 @@ impl Tools {
         if !pip.status.success() {
             bail!(
                 "pip could not install the tools of {requirements_file} (PyPI must be reachable):\n{}",
-                describe_output(&pip)
+                printed(&pip)
             );
         }
         fs::write(&stamp, &requirements)
@@ -106,7 +106,7 @@ fn create_venv(venv: &Path) -> Result<()> {
         }
     };
     if !created.status.success() {
-        let text = describe_output(&created);
+        let text = printed(&created);
         let hint = if text.contains("ensurepip") {
             "\n(Debian's python3 needs the venv module: apt-get install python3-venv)"
         } else {
@@ -127,17 +127,11 @@ fn output(command: &mut Command) -> Result<Output> {
         .with_context(|| format!("could not run `{}`", display(command)))
 }
 
-/// Stdout and stderr of a finished command, for an error message.
-fn describe_output(output: &Output) -> String {
-    let mut text = String::from_utf8_lossy(&output.stdout)
-        .trim_end()
-        .to_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !stderr.trim().is_empty() {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        text.push_str(stderr.trim_end());
-    }
-    text
+/// What a finished command printed, stdout then stderr, for an error message.
+fn printed(output: &Output) -> String {
+    [&output.stdout, &output.stderr]
+        .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
+        .join("\n")
+        .trim()
+        .to_owned()
 }

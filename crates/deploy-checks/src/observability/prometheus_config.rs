@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::{promtool, tool};
-use crate::command::{display, run_checked};
+use crate::command::{run_checked, run_logged};
 use crate::repo_root;
 
 /// `promtool check config`, which also checks the rule files the configuration loads.
@@ -19,23 +19,15 @@ use crate::repo_root;
 pub fn check_prometheus_config(config: &str) -> Result<()> {
     let promtool = promtool()?;
     let mut command = tool(&promtool, ["check", "config", config]);
-    let shown = display(&command);
-    eprintln!("deploy-checks: running `{shown}`");
-    let output = command
-        .output()
-        .with_context(|| format!("could not run `{shown}`"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if output.status.success() {
-        eprint!("{text}");
+    let finished = run_logged(&mut command)?;
+    if finished.status.success() {
         return Ok(());
     }
-    if !text.contains("field kubernetes_sd_configs not found") {
-        eprint!("{text}");
-        bail!("`{shown}` failed ({})", output.status);
+    if !finished
+        .text
+        .contains("field kubernetes_sd_configs not found")
+    {
+        bail!("`{}` failed ({})", finished.shown, finished.status);
     }
     eprintln!(
         "deploy-checks: this promtool has no Kubernetes discovery (Debian builds it without); checking \

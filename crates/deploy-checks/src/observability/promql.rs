@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::dashboards::PanelQuery;
-use crate::command::display;
+use crate::command::{Finished, run_logged};
 
 /// Checks the dashboards' PromQL with promtool: each query becomes a recording rule of a
 /// temporary rule file, after replacing Grafana's variables by values PromQL accepts.
@@ -42,18 +42,12 @@ pub(super) fn check_promql(promtool: &Path, queries: &[(String, PanelQuery)]) ->
     );
     let mut command = Command::new(promtool);
     command.args(["check", "rules"]).arg(&file);
-    let shown = display(&command);
-    eprintln!("deploy-checks: running `{shown}`");
-    let output = command
-        .output()
-        .with_context(|| format!("could not run `{shown}`"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    eprint!("{text}");
-    if output.status.success() {
+    let Finished {
+        shown,
+        status,
+        text,
+    } = run_logged(&mut command)?;
+    if status.success() {
         return Ok(());
     }
     // promtool names a failing rule by its record name (quoted): say which panel that is.
@@ -70,7 +64,7 @@ pub(super) fn check_promql(promtool: &Path, queries: &[(String, PanelQuery)]) ->
         .collect();
     bail!(
         "`{shown}` failed ({}): a dashboard query is not valid PromQL{}",
-        output.status,
+        status,
         failing.concat()
     )
 }

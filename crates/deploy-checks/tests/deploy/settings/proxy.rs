@@ -108,17 +108,21 @@ fn the_proxy_limits_match_the_ingress_and_the_service() {
     );
 }
 
+/// The shutdown delay and timeout the binary uses in `env`, in seconds.
+fn shutdown_secs(env: &ServiceEnv) -> (u64, u64) {
+    let secs = |name| effective(env, name).parse::<u64>().expect("secs");
+    (
+        secs("ORDER_MANAGER_SHUTDOWN_DELAY_SECS"),
+        secs("ORDER_MANAGER_SHUTDOWN_TIMEOUT_SECS"),
+    )
+}
+
 #[test]
 fn shutdown_fits_in_the_grace_periods() {
     for (name, objects) in service_kustomizations() {
         let deployment = find(objects, "Deployment", NAME_LABEL).expect("the Deployment");
         let env = service_env(&format!("{name}: Deployment"));
-        let delay: u64 = effective(&env, "ORDER_MANAGER_SHUTDOWN_DELAY_SECS")
-            .parse()
-            .expect("secs");
-        let timeout: u64 = effective(&env, "ORDER_MANAGER_SHUTDOWN_TIMEOUT_SECS")
-            .parse()
-            .expect("secs");
+        let (delay, timeout) = shutdown_secs(&env);
         let grace = as_u64(get(
             deployment,
             &["spec", "template", "spec", "terminationGracePeriodSeconds"],
@@ -140,12 +144,7 @@ fn shutdown_fits_in_the_grace_periods() {
     }
     for replica in ["order-manager-1", "order-manager-2"] {
         let env = service_env(&format!("{COMPOSE_FILE}: service {replica}"));
-        let delay: u64 = effective(&env, "ORDER_MANAGER_SHUTDOWN_DELAY_SECS")
-            .parse()
-            .expect("secs");
-        let timeout: u64 = effective(&env, "ORDER_MANAGER_SHUTDOWN_TIMEOUT_SECS")
-            .parse()
-            .expect("secs");
+        let (delay, timeout) = shutdown_secs(&env);
         let grace =
             get_str(compose_service(replica), &["stop_grace_period"]).expect("stop_grace_period");
         let grace: u64 = grace.trim_end_matches('s').parse().expect("seconds");
