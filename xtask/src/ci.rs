@@ -4,7 +4,6 @@ use anyhow::Result;
 
 use crate::cargo::{DebugServer, cargo, run_inherited};
 use crate::mariadb::MariaDb;
-use crate::observability;
 use crate::preflight;
 use crate::redis::{Redis, TEST_REDIS_URL_VAR};
 use crate::step_timer::StepTimer;
@@ -46,10 +45,9 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
             "warnings",
         ]))
     })?;
-    // Quick, and needs no database: promtool, amtool and the Grafana dashboards' datasources.
-    timer.run("observability", observability::check)?;
-    // Offline checks of deploy/ and docker-compose.yml (each step timed on its own).
-    crate::deploy_check::run_steps(timer)?;
+    // The Python tools of the deployment checks (crates/deploy-checks), which run in the test
+    // pass below; the preflight has installed their system tools.
+    timer.run("deploy tools", crate::deploy_check::Tools::ensure)?;
     // Both offer TLS from a CA of their own, and every test reaches them over TLS, verifying
     // the certificate and host name as production does.
     let mariadb = timer.run("mariadb start", MariaDb::start_throwaway)?;

@@ -14,7 +14,6 @@ mod dev;
 mod fuzz;
 mod mariadb;
 mod mariadb_command;
-mod observability;
 mod preflight;
 mod process_tree;
 mod redis;
@@ -77,16 +76,19 @@ enum Command {
     Dev(dev::DevArgs),
     /// Check the deployment files offline: render every kustomization of deploy/k8s and
     /// validate it (kubernetes-validate --strict), yamllint, docker-compose.yml against the
-    /// Compose Specification schema, the Dockerfile's essentials and hadolint, nginx -t.
+    /// Compose Specification schema, the Dockerfile's essentials and hadolint, nginx -t, and
+    /// the settings cross-check against the binary.
     ///
-    /// The Python tools are installed from PyPI into target/deploy-check-venv. Also steps of
-    /// `cargo xtask ci`; the settings cross-check against the binary is `cargo test -p xtask`.
+    /// Installs the tools (the Python ones from PyPI into target/deploy-check-venv), then runs
+    /// the checks: the tests of crates/deploy-checks, but the observability ones. `cargo xtask
+    /// ci` runs them in its test pass.
     DeployCheck,
     /// Check deploy/observability/: Prometheus config and alert rules (with their unit tests),
     /// Alertmanager config and routing, Grafana dashboards against the provisioned datasources.
     ///
-    /// Runs promtool and amtool (the Debian packages `prometheus` and `prometheus-alertmanager`,
-    /// installed when missing and running as root). Also a step of `cargo xtask ci`.
+    /// Installs promtool and amtool (the Debian packages `prometheus` and
+    /// `prometheus-alertmanager`, when missing and running as root), then runs the observability
+    /// tests of crates/deploy-checks. `cargo xtask ci` runs them in its test pass.
     Observability,
     /// Regenerate docs/openapi.json, the checked-in copy of the OpenAPI document that the
     /// server serves at GET /openapi.json (a test fails when they differ).
@@ -152,7 +154,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Redis => redis::run_command(),
         Command::Dev(args) => dev::run(&args),
         Command::DeployCheck => deploy_check::run(),
-        Command::Observability => observability::run(),
+        Command::Observability => deploy_check::run_observability(),
         Command::Openapi => api_contract::write_openapi(),
         Command::ApiCheck => api_contract::run(),
         Command::Cluster(command) => cluster::run(&command),

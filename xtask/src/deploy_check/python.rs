@@ -10,12 +10,12 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use anyhow::{Context, Result, bail};
 
-use super::{describe_output, output};
-use crate::cargo::workspace_root;
+use crate::cargo::{display, workspace_root};
+use crate::signals;
 
 const REQUIREMENTS: &str = "xtask/deploy-check-requirements.txt";
 const VENV: &str = "target/deploy-check-venv";
@@ -76,7 +76,7 @@ impl Tools {
         if !pip.status.success() {
             bail!(
                 "pip could not install the tools of {requirements_file} (PyPI must be reachable):\n{}",
-                describe_output(&pip)
+                printed(&pip)
             );
         }
         fs::write(&stamp, &requirements)
@@ -106,7 +106,7 @@ fn create_venv(venv: &Path) -> Result<()> {
         }
     };
     if !created.status.success() {
-        let text = describe_output(&created);
+        let text = printed(&created);
         let hint = if text.contains("ensurepip") {
             "\n(Debian's python3 needs the venv module: apt-get install python3-venv)"
         } else {
@@ -115,4 +115,23 @@ fn create_venv(venv: &Path) -> Result<()> {
         bail!("`python3 -m venv {}` failed:\n{text}{hint}", venv.display());
     }
     Ok(())
+}
+
+/// Runs `command` to completion, capturing its output; fails only if it could not be started.
+fn output(command: &mut Command) -> Result<Output> {
+    if let Some(signal) = signals::received() {
+        bail!("interrupted by {signal}");
+    }
+    command
+        .output()
+        .with_context(|| format!("could not run `{}`", display(command)))
+}
+
+/// What a finished command printed, stdout then stderr, for an error message.
+fn printed(output: &Output) -> String {
+    [&output.stdout, &output.stderr]
+        .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
+        .join("\n")
+        .trim()
+        .to_owned()
 }

@@ -8,7 +8,7 @@
 //! - as a local nginx uses it: a scratch main file that includes the shared file by absolute
 //!   path, with its own `upstream.conf` and `tls.conf` beside it.
 //!
-//! nginx and openssl come from the preflight (xtask/src/preflight.rs).
+//! nginx and openssl come from the xtask preflight (`cargo xtask deploy-check` installs them).
 
 use std::fs;
 use std::path::Path;
@@ -16,8 +16,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use super::{describe_output, output};
-use crate::preflight::{self, Tool};
+use crate::command::{describe_output, output};
+use crate::tools::{INSTALL_DEPLOY_TOOLS, system_program};
 
 pub const NGINX_DIR: &str = "deploy/nginx";
 /// The site configuration that terminates TLS.
@@ -68,15 +68,16 @@ pub fn check(root: &Path) -> Result<()> {
     let conf = std::fs::read_to_string(&site)
         .with_context(|| format!("cannot read {}", site.display()))?;
     check_tls_policy(&conf)?;
-    let nginx = preflight::locate(Tool::Nginx, &["nginx"])?;
+    let nginx = system_program("nginx", "nginx", INSTALL_DEPLOY_TOOLS)?;
+    let openssl = system_program("openssl", "openssl", INSTALL_DEPLOY_TOOLS)?;
     let scratch = tempfile::Builder::new()
-        .prefix("xtask-nginx-")
+        .prefix("deploy-checks-nginx-")
         .tempdir()
         .context("cannot create a temporary directory")?;
     let certificate = scratch.path().join("tls.crt");
     let key = scratch.path().join("tls.key");
     let made = output(
-        Command::new("openssl")
+        Command::new(openssl)
             .args([
                 "req",
                 "-x509",
@@ -141,7 +142,9 @@ pub fn check(root: &Path) -> Result<()> {
     test_config(&nginx, &local_dir.join("nginx.conf"))
         .context("deploy/nginx/order-manager.conf (included by a local nginx)")?;
 
-    eprintln!("xtask: nginx -t: {NGINX_DIR} valid, as docker-compose and as a local nginx use it");
+    eprintln!(
+        "deploy-checks: nginx -t: {NGINX_DIR} valid, as docker-compose and as a local nginx use it"
+    );
     Ok(())
 }
 
@@ -164,7 +167,7 @@ mod tests {
 
     #[test]
     fn the_shipped_site_has_the_intermediate_tls_settings() {
-        let site = crate::cargo::workspace_root().join(NGINX_DIR).join(SITE);
+        let site = crate::repo_root().join(NGINX_DIR).join(SITE);
         check_tls_policy(&std::fs::read_to_string(site).unwrap()).unwrap();
     }
 

@@ -12,9 +12,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_yaml_ng::Value;
 use url::Url;
 
-use super::kubernetes::{overlays, render};
-use super::manifest::{documents, get, get_map, get_seq, get_str, scalar_string};
-use super::{Tools, relative};
+use crate::kubernetes::{overlays, render};
+use crate::manifest::{documents, get, get_map, get_seq, get_str, scalar_string};
+use crate::relative;
+use crate::tools::Venv;
 
 const BASE: &str = "deploy/k8s/base";
 
@@ -25,7 +26,7 @@ const MIGRATE_SECRET: &str = "order-manager-migrate-secrets";
 const DEPLOYMENT: (&str, &str) = ("Deployment", "order-manager");
 const MIGRATE_JOB: (&str, &str) = ("Job", "order-manager-migrate");
 
-pub fn check(tools: &Tools, root: &Path) -> Result<()> {
+pub fn check(tools: &Venv, root: &Path) -> Result<()> {
     let base = documents(&render(tools, &root.join(BASE))?)?;
     let urls = StoreUrls::from_templates(&base)?;
     urls.check()?;
@@ -36,7 +37,7 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
     }
     for (name, objects) in &targets {
         wiring(objects, &urls).map_err(|problem| anyhow!("{name}: {problem}"))?;
-        eprintln!("xtask: {name}: MySQL and Redis over verified TLS, CA files mounted");
+        eprintln!("deploy-checks: {name}: MySQL and Redis over verified TLS, CA files mounted");
     }
     Ok(())
 }
@@ -271,7 +272,7 @@ mod tests {
     use super::*;
 
     fn base() -> Vec<Value> {
-        let root = crate::cargo::workspace_root();
+        let root = crate::repo_root();
         let dir = root.join(BASE);
         let mut text = String::new();
         for file in [

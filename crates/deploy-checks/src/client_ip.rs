@@ -11,11 +11,12 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use ipnet::IpNet;
 
-use super::kubernetes::{overlays, render};
-use super::manifest::{documents, get_map, get_str, scalar_string};
-use super::{Tools, relative};
+use crate::kubernetes::{overlays, render};
+use crate::manifest::{documents, get_map, get_str, scalar_string};
+use crate::relative;
+use crate::tools::Venv;
 
-pub fn check(tools: &Tools, root: &Path) -> Result<()> {
+pub fn check(tools: &Venv, root: &Path) -> Result<()> {
     for overlay in &overlays(root)? {
         let name = relative(overlay, root).display().to_string();
         let controller = overlay.join("ingress-nginx");
@@ -31,7 +32,7 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
             .with_context(|| format!("{name}/ingress-nginx: the controller's settings"))?;
         trusted_covers(&trusted, &real_ip).map_err(|problem| anyhow!("{name}: {problem}"))?;
         eprintln!(
-            "xtask: {name}: proxy-real-ip-cidr {real_ip} is within ORDER_MANAGER_TRUSTED_PROXIES {trusted}"
+            "deploy-checks: {name}: proxy-real-ip-cidr {real_ip} is within ORDER_MANAGER_TRUSTED_PROXIES {trusted}"
         );
     }
     Ok(())

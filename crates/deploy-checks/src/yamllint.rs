@@ -4,21 +4,22 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use super::{Tools, describe_output, output};
+use crate::command::{describe_output, output};
+use crate::tools::Venv;
 
 /// What is linted, relative to the workspace root (yamllint picks the YAML files of a
 /// directory; `.yamllint` itself is YAML too, and excludes deploy/observability/).
 pub const LINTED: [&str; 3] = ["deploy", "docker-compose.yml", ".yamllint"];
 
-pub fn check(tools: &Tools, root: &Path) -> Result<()> {
+pub fn check(tools: &Venv, root: &Path) -> Result<()> {
     lint(tools, root, &LINTED)?;
-    eprintln!("xtask: yamllint: {} clean", LINTED.join(", "));
+    eprintln!("deploy-checks: yamllint: {} clean", LINTED.join(", "));
     Ok(())
 }
 
 /// `yamllint --strict` (warnings fail too) with `ROOT/.yamllint`, run in `root`.
-pub fn lint(tools: &Tools, root: &Path, paths: &[&str]) -> Result<()> {
-    let config = crate::cargo::workspace_root().join(".yamllint");
+pub fn lint(tools: &Venv, root: &Path, paths: &[&str]) -> Result<()> {
+    let config = crate::repo_root().join(".yamllint");
     let linted = output(
         tools
             .command("yamllint")
@@ -41,7 +42,7 @@ mod tests {
 
     #[test]
     fn rejects_what_the_config_forbids() {
-        let tools = Tools::ensure().unwrap();
+        let tools = Venv::locate().unwrap();
         let dir = tempfile::tempdir().unwrap();
         // `yes` is a string to Kubernetes, a boolean to YAML 1.1 readers; and a duplicate key.
         fs::write(
@@ -57,7 +58,7 @@ mod tests {
 
     #[test]
     fn accepts_clean_yaml() {
-        let tools = Tools::ensure().unwrap();
+        let tools = Venv::locate().unwrap();
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("ok.yaml"), "enabled: true\nname: a\n").unwrap();
         lint(&tools, dir.path(), &["ok.yaml"]).unwrap();

@@ -12,15 +12,16 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_yaml_ng::Value;
 
-use super::manifest::{documents, get, get_map, get_seq, get_str};
-use super::{Tools, describe_output, output};
+use crate::command::{describe_output, output};
+use crate::manifest::{documents, get, get_map, get_seq, get_str};
+use crate::tools::Venv;
 
 pub const COMPOSE_FILE: &str = "docker-compose.yml";
 pub const COMPOSE_SCHEMA: &str = "deploy/schemas/compose-spec.json";
 /// The documented local-only profile: `docker compose --env-file deploy/compose.local.env`.
 pub const COMPOSE_LOCAL_ENV: &str = "deploy/compose.local.env";
 
-pub fn check(tools: &Tools, root: &Path) -> Result<()> {
+pub fn check(tools: &Venv, root: &Path) -> Result<()> {
     let file = root.join(COMPOSE_FILE);
     validate_schema(tools, &root.join(COMPOSE_SCHEMA), &file)?;
     let text = std::fs::read_to_string(&file)
@@ -42,7 +43,7 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
         bail!("{COMPOSE_LOCAL_ENV} does not set {missing:?}, which {COMPOSE_FILE} requires");
     }
     eprintln!(
-        "xtask: {COMPOSE_FILE}: valid against {COMPOSE_SCHEMA}; {services} services, every \
+        "deploy-checks: {COMPOSE_FILE}: valid against {COMPOSE_SCHEMA}; {services} services, every \
          reference resolves; {} secret references, all required (`${{VAR:?...}}`) and set by \
          the local profile {COMPOSE_LOCAL_ENV}",
         secrets.len()
@@ -96,7 +97,7 @@ pub fn check_required_secrets(text: &str) -> Result<Vec<String>> {
 }
 
 /// check-jsonschema with the vendored schema (a local file: nothing is downloaded).
-pub fn validate_schema(tools: &Tools, schema: &Path, file: &Path) -> Result<()> {
+pub fn validate_schema(tools: &Venv, schema: &Path, file: &Path) -> Result<()> {
     let validated = output(
         tools
             .command("check-jsonschema")
@@ -217,7 +218,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::cargo::workspace_root;
+    use crate::repo_root as workspace_root;
 
     const VALID: &str = "services:
   db:
@@ -236,7 +237,7 @@ volumes:
 ";
 
     fn schema_check(text: &str) -> Result<()> {
-        let tools = Tools::ensure()?;
+        let tools = Venv::locate()?;
         let dir = tempfile::tempdir()?;
         let file = dir.path().join("docker-compose.yml");
         fs::write(&file, text)?;

