@@ -6,6 +6,7 @@ mod connect;
 mod entities;
 mod errors;
 mod first_page_reads;
+mod item_rows;
 mod order_store;
 mod resilience;
 mod user_store;
