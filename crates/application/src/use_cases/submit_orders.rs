@@ -1,13 +1,11 @@
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
-use domain::{Fingerprint, Order, OrderId};
-use thiserror::Error;
+use domain::Order;
 
+use super::submit_outcome::{SubmitError, SubmitReport, collapse_repeats};
 use super::validate_batch::{FieldError, FieldErrors, find_oversized, validate_batch};
 use super::write_groups::{WriteGroupSettings, WriteGroups, commit_one};
-use crate::ports::{Clock, OrderStore, StoreError};
+use crate::ports::{Clock, OrderStore};
 use crate::raw_input::RawOrder;
 
 /// How big a batch may be. Exceeding a limit rejects the whole batch (never a truncation).
@@ -28,44 +26,6 @@ impl Default for SubmitLimits {
             max_listed_errors: 100,
         }
     }
-}
-
-/// What a successful submission did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubmitReport {
-    /// Orders stored by this call.
-    pub accepted: usize,
-    /// Items of the orders stored by this call.
-    pub accepted_items: usize,
-    /// Entries that stored nothing because the same order was already stored (or repeated
-    /// inside the batch): safe client retries.
-    pub duplicates: usize,
-}
-
-/// Why a batch was not stored. In every case nothing of it was written.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SubmitError {
-    #[error("a batch must contain at least one order")]
-    EmptyBatch,
-    #[error("{count} orders exceed the limit of {max} per request")]
-    TooManyOrders { count: usize, max: usize },
-    #[error("order {index} has {count} items, over the limit of {max} per order")]
-    TooManyItems {
-        index: usize,
-        count: usize,
-        max: usize,
-    },
-    #[error("{} problem(s) in the batch", .0.total)]
-    Invalid(FieldErrors),
-    /// These order ids are already used by orders with other content (in the store or earlier
-    /// in the same batch).
-    #[error("order ids already used with different content: {0:?}")]
-    Conflict(Vec<OrderId>),
-    /// Too many submissions are waiting to be written; nothing was stored, retry shortly.
-    #[error("too many submissions are waiting to be written")]
-    Busy,
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// Use case: validate a batch of orders and store its new orders atomically and idempotently.
@@ -191,42 +151,15 @@ impl SubmitOrders {
     }
 }
 
-/// Keeps the first of identical repeats inside one batch; a repeated id with other content is
-/// a conflict.
-pub(super) fn collapse_repeats(
-    orders: &[Order],
-) -> Result<Vec<(&Order, Fingerprint)>, SubmitError> {
-    let mut seen: HashMap<&OrderId, Fingerprint> = HashMap::with_capacity(orders.len());
-    let mut unique = Vec::with_capacity(orders.len());
-    let mut conflicts = Vec::new();
-    for order in orders {
-        let fingerprint = order.fingerprint();
-        match seen.entry(order.order_id()) {
-            Entry::Vacant(slot) => {
-                slot.insert(fingerprint);
-                unique.push((order, fingerprint));
-            }
-            Entry::Occupied(first) if *first.get() == fingerprint => {}
-            Entry::Occupied(first) => {
-                if !conflicts.contains(*first.key()) {
-                    conflicts.push((*first.key()).clone());
-                }
-            }
-        }
-    }
-    if conflicts.is_empty() {
-        Ok(unique)
-    } else {
-        Err(SubmitError::Conflict(conflicts))
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use domain::{Fingerprint, OrderId};
     use mockall::predicate::always;
 
     use super::*;
-    use crate::ports::{InsertError, MockClock, MockOrderStore};
+    use crate::ports::{InsertError, MockClock, MockOrderStore, StoreError};
     use crate::raw_input::{RawItem, RawItems, RawOrderFields, RawValue};
 
     fn raw(order_id: &str, cost: &str) -> RawOrder {
