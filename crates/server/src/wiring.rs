@@ -162,7 +162,8 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
             max_orders: settings.write_groups.write_group_max_orders,
             max_items: settings.write_groups.write_group_max_items,
             max_queued: settings.write_groups.write_queue,
-        }),
+        })
+        .with_deadline(Duration::from_millis(settings.submit_timeout_ms)),
         list_customer_items: ListCustomerItems::new(stores.orders.clone()),
         summarize_customers: SummarizeCustomers::new(stores.orders.clone()),
         auth: AuthApi {
