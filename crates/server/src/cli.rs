@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use application::use_cases::SubmitLimits;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use domain::Scope;
 
@@ -447,7 +448,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "ORDER_MANAGER_MAX_ORDERS_PER_BATCH",
-        default_value_t = 1000,
+        default_value_t = SubmitLimits::DEFAULT.max_orders_per_batch,
         global = true
     )]
     pub max_orders_per_batch: usize,
@@ -456,7 +457,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "ORDER_MANAGER_MAX_ITEMS_PER_ORDER",
-        default_value_t = 1000,
+        default_value_t = SubmitLimits::DEFAULT.max_items_per_order,
         global = true
     )]
     pub max_items_per_order: usize,
