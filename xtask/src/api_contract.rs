@@ -13,19 +13,18 @@
 //! the API tests).
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use nix::sys::signal::Signal;
+use testkit::ports::free_port;
+use testkit::process::OnDrop;
+use testkit::server::{Launch, Ready, Server};
 
 use crate::cargo::{DebugServer, cargo, debug_server, display, run_inherited, workspace_root};
 use crate::deploy_check::python::Tools;
 use crate::preflight::CHROMIUM;
-use crate::signals;
 use crate::step_timer::StepTimer;
 
 /// The checked-in copy of the document served at `GET /openapi.json`.
@@ -177,7 +176,7 @@ fn browser_test(dir: &Path, server: &TestServer) -> Result<()> {
 /// The built binary serving on a free port, on SQLite in a temporary directory. Stopped (with
 /// SIGTERM, then SIGKILL) on `stop` or drop.
 struct TestServer {
-    child: Option<Child>,
+    server: Server,
     base_url: String,
     api_key: String,
     _data: tempfile::TempDir,
@@ -216,99 +215,55 @@ impl TestServer {
             "admin",
         ])?;
         let port = free_port()?;
-        let log = fs::File::create(data.path().join("server.log"))
-            .context("cannot create the server log")?;
-        let child = Command::new(&binary)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--metrics-bind", "127.0.0.1:0"])
-            .args(["--shutdown-delay-secs", "0"])
-            .args(["--rate-limit-rps", "10000", "--rate-limit-burst", "10000"])
-            .args(["--login-rate-per-minute-ip", "100000"])
-            .args(["--login-rate-per-minute-user", "100000"])
-            .args(["--login-rate-per-minute-user-all", "100000"])
-            .args(["--log-format", "json"])
-            .env("DATABASE_URL", &url)
-            .env("RUST_LOG", "warn")
-            .stdout(log.try_clone().context("cannot share the server log")?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
-        let mut server = Self {
-            child: Some(child),
-            base_url: format!("http://127.0.0.1:{port}"),
+        let mut launch = Launch::new(binary);
+        launch.args = [
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--metrics-bind",
+            "127.0.0.1:0",
+            "--shutdown-delay-secs",
+            "0",
+            "--rate-limit-rps",
+            "10000",
+            "--rate-limit-burst",
+            "10000",
+            "--login-rate-per-minute-ip",
+            "100000",
+            "--login-rate-per-minute-user",
+            "100000",
+            "--login-rate-per-minute-user-all",
+            "100000",
+            "--log-format",
+            "json",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        launch.env = vec![
+            ("DATABASE_URL".to_owned(), url),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        launch.ready = Ready::Http {
+            port,
+            path: "/healthz",
+            timeout: Duration::from_secs(30),
+            log: data.path().join("server.log"),
+        };
+        launch.stop_timeout = Duration::from_secs(10);
+        launch.on_drop = OnDrop::Stop;
+        let server = Server::start(launch)?;
+        let base_url = server.base();
+        eprintln!("xtask: order-manager (SQLite) at {base_url}");
+        Ok(Self {
+            server,
+            base_url,
             api_key,
             _data: data,
-        };
-        server.wait_until_healthy(port)?;
-        eprintln!("xtask: order-manager (SQLite) at {}", server.base_url);
-        Ok(server)
-    }
-
-    fn wait_until_healthy(&mut self, port: u16) -> Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        loop {
-            if healthz_answers(address) {
-                return Ok(());
-            }
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                let log =
-                    fs::read_to_string(self._data.path().join("server.log")).unwrap_or_default();
-                bail!("order-manager exited ({status}) before answering:\n{log}");
-            }
-            if Instant::now() > deadline {
-                bail!("order-manager did not answer GET /healthz within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        })
     }
 
     fn stop(mut self) {
-        self.terminate();
+        // A server that outlived its stop timeout was killed: nothing is left to clean up.
+        let _ = self.server.terminate();
     }
-
-    fn terminate(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = signals::send(child.id(), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.terminate();
-    }
-}
-
-fn healthz_answers(address: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
-}
-
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free port")?;
-    Ok(listener.local_addr()?.port())
 }

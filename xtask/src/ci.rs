@@ -1,11 +1,12 @@
 //! `cargo xtask ci`: the checks CI runs, in order, stopping at the first failure.
 
 use anyhow::Result;
+use testkit::mariadb::MariaDb;
+use testkit::redis::Redis;
+use testkit::stores::REDIS_URL_VAR as TEST_REDIS_URL_VAR;
 
 use crate::cargo::{DebugServer, cargo, run_inherited};
-use crate::mariadb::MariaDb;
 use crate::preflight;
-use crate::redis::{Redis, TEST_REDIS_URL_VAR};
 use crate::step_timer::StepTimer;
 
 /// The variable the MySQL-backed tests read: a server URL without a database name, since each

@@ -12,18 +12,15 @@ mod cluster;
 mod deploy_check;
 mod dev;
 mod fuzz;
-mod mariadb;
-mod mariadb_command;
 mod preflight;
-mod process_tree;
-mod redis;
-mod signals;
 mod step_timer;
-mod test_ca;
+mod store_command;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+// xtask catches Ctrl-C for the Drop guards of the servers testkit launches (see there).
+use testkit::signals;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -150,8 +147,8 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Ci => ci::run(),
         Command::Bench(args) => bench::run(&args),
-        Command::Mariadb => mariadb_command::run(),
-        Command::Redis => redis::run_command(),
+        Command::Mariadb => store_command::run_mariadb(),
+        Command::Redis => store_command::run_redis(),
         Command::Dev(args) => dev::run(&args),
         Command::DeployCheck => deploy_check::run(),
         Command::Observability => deploy_check::run_observability(),

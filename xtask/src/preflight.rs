@@ -11,13 +11,11 @@
 //! No other module runs `apt-get`; they locate what is here with [`find_program`] / [`locate`].
 
 use std::collections::BTreeSet;
-use std::env;
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Result, anyhow, bail};
+use testkit::programs::{find_program, is_executable};
 
 use crate::cargo::{cargo, cargo_install, path_with, run_inherited, workspace_root};
 
@@ -296,22 +294,6 @@ fn plan(missing: &[Tool], privilege: Privilege) -> Plan {
     }
 }
 
-/// The first of `names` found on PATH, then in the system directories (a non-root PATH often
-/// lacks /usr/sbin, where Debian puts mariadbd and nginx).
-pub fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
-        .map(|path| env::split_paths(&path).collect())
-        .unwrap_or_default();
-    let system_dirs = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from);
-    names.iter().find_map(|name| {
-        path_dirs
-            .iter()
-            .chain(&system_dirs)
-            .map(|dir| dir.join(name))
-            .find(|candidate| is_executable(candidate))
-    })
-}
-
 /// The first of `names`, or an error that says how to get it.
 pub fn locate(tool: Tool, names: &[&str]) -> Result<PathBuf> {
     find_program(names).ok_or_else(|| {
@@ -322,11 +304,6 @@ pub fn locate(tool: Tool, names: &[&str]) -> Result<PathBuf> {
             tool.package()
         )
     })
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
 }
 
 /// cargo-nextest, the test runner of `cargo xtask ci`: the one on PATH, else a pinned version
@@ -395,7 +372,8 @@ mod tests {
 
     #[test]
     fn the_readme_gives_the_install_line_of_every_ci_tool() {
-        let readme = fs::read_to_string(workspace_root().join("README.md")).unwrap_or_default();
+        let readme =
+            std::fs::read_to_string(workspace_root().join("README.md")).unwrap_or_default();
         let line = plan(CI, Privilege::PasswordlessSudo).install_line;
         assert!(
             readme.contains(&line),

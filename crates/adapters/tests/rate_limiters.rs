@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +13,8 @@ use adapters::memory::InMemoryRateLimiter;
 use adapters::redis::{RATE_LIMIT_KEY_PREFIX, RedisRateLimiter, RedisSettings};
 use application::ports::{RateLimiter, RatePolicy};
 use futures_util::future::join_all;
-use support::{TestRedis, free_port};
+use testkit::ports::free_port_or_panic as free_port;
+use testkit::redis::Redis;
 
 use testkit::stores::redis_url;
 
@@ -293,9 +292,8 @@ async fn unreachable_redis_falls_back_to_a_bounded_local_limiter() {
 
 #[tokio::test]
 async fn the_fallback_ends_when_redis_answers_again() {
-    let port = free_port();
-    let mut server = TestRedis::start(port);
-    let url = format!("redis://127.0.0.1:{port}");
+    let mut server = Redis::start_plain(None).unwrap();
+    let url = server.url();
     let redis = Arc::new(redis_limiter_at(&url, SHORT_TIMEOUT));
     let retry_after = Duration::from_millis(200);
     let limiter = fallback_over(redis, retry_after);
@@ -309,14 +307,14 @@ async fn the_fallback_ends_when_redis_answers_again() {
     assert_eq!(limiter.fallback_count(), 0);
 
     // Redis dies: the local budget (unused so far) decides, and stays bounded.
-    server.kill();
+    server.kill().unwrap();
     let local: Vec<bool> = decide(&limiter, &key, &p, 4).await;
     assert_eq!(local, [true, true, true, false]);
     assert_eq!(limiter.fallback_count(), 4);
 
     // Redis is back, empty: once the retry interval has passed, it decides again, and the
     // other replica sees the requests made through this one.
-    server.restart();
+    server.restart().unwrap();
     tokio::time::sleep(retry_after + Duration::from_millis(50)).await;
     let key = new_key();
     assert_eq!(limiter.check(&key, &p).await.unwrap().remaining, 2);

@@ -5,15 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use adapters::memory::InMemorySessionStore;
 use adapters::redis::{RedisSessionStore, RedisSettings};
 use application::ports::SessionStore;
 use futures_util::future::join_all;
-use support::{TestRedis, free_port};
+use testkit::ports::free_port_or_panic as free_port;
+use testkit::process::Signal;
+use testkit::redis::Redis;
 
 use testkit::stores::redis_url;
 
@@ -457,10 +457,9 @@ async fn redis_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn redis_store_recovers_when_redis_comes_back() {
-    let port = free_port();
-    let mut server = TestRedis::start(port);
+    let mut server = Redis::start_plain(None).unwrap();
     let store = RedisSessionStore::connect(&RedisSettings {
-        url: format!("redis://127.0.0.1:{port}"),
+        url: server.url(),
         pool_size: 4,
         timeout: SHORT_TIMEOUT,
     })
@@ -474,13 +473,13 @@ async fn redis_store_recovers_when_redis_comes_back() {
     assert!(store.exists(&ids[0]).await.unwrap());
 
     // Redis dies: every call fails, fast.
-    server.kill();
+    server.kill().unwrap();
     assert_every_call_fails_fast(&store).await;
     assert_every_call_fails_fast(&store).await;
 
     // Redis is back on the same port (empty: it keeps no data): the very next calls succeed,
     // with the same store object.
-    server.restart();
+    server.restart().unwrap();
     store.ping().await.unwrap();
     assert!(!store.exists(&ids[0]).await.unwrap());
     store.create(&ids[0], "user-1", ttl).await.unwrap();
@@ -490,8 +489,8 @@ async fn redis_store_recovers_when_redis_comes_back() {
     // the crash and the restart: the pool must throw those away instead of failing with them.
     let filled = join_all(ids.iter().map(|id| store.create(id, "user-1", ttl))).await;
     assert!(filled.iter().all(Result::is_ok), "{filled:?}");
-    server.kill();
-    server.restart();
+    server.kill().unwrap();
+    server.restart().unwrap();
     let after = join_all(ids.iter().map(|id| store.create(id, "user-2", ttl))).await;
     assert!(after.iter().all(Result::is_ok), "{after:?}");
     for id in &ids {
@@ -500,9 +499,9 @@ async fn redis_store_recovers_when_redis_comes_back() {
 
     // Redis hangs (stopped, like a paused VM) with live connections in the pool: calls time
     // out instead of waiting, and work again once it resumes.
-    server.signal("STOP");
+    server.signal(Signal::SIGSTOP).unwrap();
     assert_every_call_fails_fast(&store).await;
-    server.signal("CONT");
+    server.signal(Signal::SIGCONT).unwrap();
     store.ping().await.unwrap();
     assert!(store.exists(&ids[0]).await.unwrap());
 }

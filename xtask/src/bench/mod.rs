@@ -22,11 +22,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use testkit::mariadb::MariaDb;
+use testkit::ports::free_port;
+use testkit::redis::Redis;
 
 use crate::cargo::{DebugServer, cargo, debug_server, run_inherited, workspace_root};
-use crate::cluster::{DATABASE, Replica, admin, create_database, free_port, random_secret};
-use crate::mariadb::MariaDb;
-use crate::redis::Redis;
+use crate::cluster::{DATABASE, Replica, admin, create_database, random_secret};
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -217,17 +218,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         env.retain(|(existing, _)| existing != name);
         env.push((name.clone(), value.clone()));
     }
-    let mut server = Replica::new(
+    // The log of an earlier run would only confuse.
+    fs::remove_file(out_dir.join("server.log")).ok();
+    let server = Replica::start(
         0,
         port,
         server_binary.clone(),
         env,
         out_dir.join("server.log"),
-    );
-    // The log of an earlier run would only confuse.
-    fs::remove_file(out_dir.join("server.log")).ok();
-    server.spawn()?;
-    server.wait_ready()?;
+    )?;
     let pid = server.pid().context("the server is not running")?;
     let mut bench = Bench {
         base: server.base(),

@@ -13,29 +13,28 @@
 //! even when a scenario fails or xtask is interrupted. State for `down` and logs live in
 //! `target/cluster/`.
 
-mod nginx;
 mod scenarios;
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use nix::sys::signal::Signal;
+use testkit::mariadb::MariaDb;
+use testkit::nginx::Nginx;
+use testkit::ports::free_port;
+use testkit::process::OnDrop;
+use testkit::redis::Redis;
+use testkit::server::{Launch, Ready, Server};
 
 use crate::cargo::{DebugServer, debug_server, workspace_root};
-use crate::mariadb::MariaDb;
 use crate::preflight::{self, Tool};
-use crate::redis::Redis;
 use crate::signals;
-
-pub use nginx::Nginx;
 
 /// The admin user the suite logs in as.
 pub const ADMIN_USER: &str = "cluster-admin";
@@ -46,7 +45,6 @@ const REPLICAS: usize = 3;
 /// shorter than production's 5 s, to keep the suite quick; long enough for in-flight requests.
 const SHUTDOWN_DELAY_SECS: &str = "2";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
@@ -98,7 +96,7 @@ fn up() -> Result<()> {
         cluster
             .replicas
             .iter()
-            .map(Replica::base)
+            .map(|replica| replica.base())
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -225,21 +223,10 @@ impl Cluster {
                 ("ORDER_MANAGER_LOG_FORMAT".to_owned(), "json".to_owned()),
                 ("RUST_LOG".to_owned(), "info".to_owned()),
             ];
-            let mut replica = Replica {
-                index,
-                port,
-                binary: binary.clone(),
-                env,
-                log: dir.join(format!("replica-{index}.log")),
-                child: None,
-            };
-            replica.spawn()?;
-            replicas.push(replica);
+            let log = dir.join(format!("replica-{index}.log"));
+            replicas.push(Replica::start(index, port, binary.clone(), env, log)?);
         }
-        for replica in &mut replicas {
-            replica.wait_ready()?;
-        }
-        let ports: Vec<u16> = replicas.iter().map(|replica| replica.port).collect();
+        let ports: Vec<u16> = replicas.iter().map(|replica| replica.port()).collect();
         let nginx = Nginx::start(&dir.join("nginx"), free_port()?, &ports)?;
         let cluster = Self {
             nginx,
@@ -300,165 +287,53 @@ impl Cluster {
 }
 
 /// One `order-manager` process on a fixed port (kept across restarts, as nginx's upstream
-/// list names it), killed on Drop.
+/// list names it), killed on Drop: testkit's launcher of the built binary, numbered.
 #[derive(Debug)]
 pub struct Replica {
     pub index: usize,
-    pub port: u16,
-    binary: PathBuf,
-    env: Vec<(String, String)>,
-    log: PathBuf,
-    child: Option<Child>,
+    server: Server,
 }
 
 impl Replica {
-    /// A process of `binary serve` with exactly `env` (plus PATH), logging to `log`; not started.
-    pub fn new(
+    /// `binary serve` with exactly `env` (plus PATH), appending to `log`, started and ready
+    /// once `/readyz` answers 200 (database and Redis reachable, not draining).
+    pub fn start(
         index: usize,
         port: u16,
         binary: PathBuf,
         env: Vec<(String, String)>,
         log: PathBuf,
-    ) -> Self {
-        Self {
-            index,
+    ) -> Result<Self> {
+        let mut launch = Launch::new(binary);
+        launch.args = vec!["serve".to_owned()];
+        launch.env = env;
+        launch.env_clear = true;
+        launch.current_dir = Some(log.parent().unwrap_or(Path::new("/")).to_path_buf());
+        launch.ready = Ready::Http {
             port,
-            binary,
-            env,
+            path: "/readyz",
+            timeout: READY_TIMEOUT,
             log,
-            child: None,
-        }
-    }
-
-    pub fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    /// Starts the process (appending to its log); see [`Replica::wait_ready`].
-    pub fn spawn(&mut self) -> Result<()> {
-        if self.child.is_some() {
-            bail!("replica {} is already running", self.index);
-        }
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .with_context(|| format!("cannot open {}", self.log.display()))?;
-        let child = Command::new(&self.binary)
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(self.log.parent().unwrap_or(Path::new("/")))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            // Its own process group: a Ctrl-C reaches xtask, which stops replicas itself.
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("could not start {}", self.binary.display()))?;
-        self.child = Some(child);
-        Ok(())
-    }
-
-    /// Waits until `/readyz` answers 200 (database and Redis reachable, not draining).
-    pub fn wait_ready(&mut self) -> Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Some(child) = &mut self.child
-                && let Some(status) = child.try_wait()?
-            {
-                self.child = None;
-                bail!(
-                    "replica {} exited at start ({status}); see {}",
-                    self.index,
-                    self.log.display()
-                );
-            }
-            if readyz(self.port) == Some(200) {
-                return Ok(());
-            }
-            if started.elapsed() > READY_TIMEOUT {
-                bail!(
-                    "replica {} not ready in time; see {}",
-                    self.index,
-                    self.log.display()
-                );
-            }
-            if let Some(signal) = signals::received() {
-                bail!("interrupted by {signal}");
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGKILL, as in a crash: in-flight requests and connections are cut.
-    pub fn kill(&mut self) -> Result<()> {
-        if let Some(mut child) = self.child.take() {
-            child.kill()?;
-            child.wait()?;
-        }
-        Ok(())
-    }
-
-    /// SIGTERM and wait for the graceful exit (readiness 503, drain delay, listener closed,
-    /// in-flight requests finished); SIGKILL after 20 s.
-    pub fn terminate(&mut self) -> Result<()> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
         };
-        if child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        signals::send(child.id(), Signal::SIGTERM)?;
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            if let Some(status) = child.try_wait()? {
-                if !status.success() {
-                    bail!("replica {} exited with {status} after SIGTERM", self.index);
-                }
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                child.kill()?;
-                child.wait()?;
-                bail!("replica {} did not stop within 20 s of SIGTERM", self.index);
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Start again on the same port and wait until ready.
-    pub fn restart(&mut self) -> Result<()> {
-        self.spawn()?;
-        self.wait_ready()
+        launch.stop_timeout = Duration::from_secs(20);
+        launch.on_drop = OnDrop::Kill;
+        let server = Server::start(launch).with_context(|| format!("replica {index}"))?;
+        Ok(Self { index, server })
     }
 }
 
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+impl Deref for Replica {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
-/// The status of `GET /readyz` on a replica, over plain HTTP/1.1 from 127.0.0.1.
-pub fn readyz(port: u16) -> Option<u16> {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream
-        .write_all(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .ok()?;
-    let mut head = [0_u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+impl DerefMut for Replica {
+    fn deref_mut(&mut self) -> &mut Server {
+        &mut self.server
+    }
 }
 
 /// `CREATE DATABASE` with the MariaDB client that comes with the server.
@@ -564,10 +439,4 @@ pub fn random_secret() -> Result<String> {
         .and_then(|mut file| file.read_exact(&mut bytes))
         .context("cannot read /dev/urandom")?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
-}
-
-pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .context("could not bind 127.0.0.1:0 to find a free port")?;
-    Ok(listener.local_addr()?.port())
 }

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use testkit::mariadb::MariaDb;
+use testkit::redis::Redis;
 
 use crate::cargo::{cargo, run_inherited, workspace_root};
 use crate::cluster::{self, DATABASE};
-use crate::mariadb::MariaDb;
-use crate::redis::Redis;
 use crate::signals;
 
 use credentials::Credentials;
@@ -82,9 +82,9 @@ pub fn run(args: &DevArgs) -> Result<()> {
              CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;\n"
         ),
     )?;
-    leftovers::record(&dir, leftovers::MARIADB, mariadb.pid())?;
+    leftovers::record(&dir, leftovers::MARIADB, pid(mariadb.pid())?)?;
     let redis = Redis::start_persistent(&dir.join("redis"), args.redis_port)?;
-    leftovers::record(&dir, leftovers::REDIS, redis.pid())?;
+    leftovers::record(&dir, leftovers::REDIS, pid(redis.pid())?)?;
 
     let served = serve(args, &dir, &binary, &mariadb, &redis);
     let stopped = redis.stop();
@@ -196,11 +196,16 @@ fn reset(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The pid of a store that has just started (so it runs).
+fn pid(pid: Option<u32>) -> Result<u32> {
+    pid.context("a store exited as soon as it started")
+}
+
 /// Polls `/readyz` until it answers 200 (MariaDB and Redis reachable), or time runs out.
 fn wait_ready(bind: SocketAddr) -> bool {
     let started = Instant::now();
     while started.elapsed() < READY_TIMEOUT {
-        if cluster::readyz(bind.port()) == Some(200) {
+        if testkit::server::status(bind.port(), "/readyz") == Some(200) {
             return true;
         }
         if signals::received().is_some() {

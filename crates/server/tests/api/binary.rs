@@ -1,12 +1,12 @@
 //! The built `order-manager` binary, started as a user would.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use testkit::process::Signal;
+use testkit::server::{Launch, Server};
 
 use crate::helpers::SAMPLE;
 
@@ -47,73 +47,38 @@ pub(crate) fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
 }
 
 /// A server process that is killed when dropped, and every line it logged so far.
-pub(crate) struct Running {
-    pub(crate) child: Child,
-    pub(crate) base: String,
-    /// `http://127.0.0.1:PORT` of the metrics listener.
-    pub(crate) metrics: String,
-    pub(crate) logs: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub(crate) type Running = Server;
 
 /// Starts the binary on a free port in `dir`, and reads the port from its JSON log.
 pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
-    let mut command = Command::new(BINARY);
-    command
-        .current_dir(dir)
-        .args(["--bind", "127.0.0.1:0", "--metrics-bind", "127.0.0.1:0"])
-        .args(["--log-format", "json", "--shutdown-delay-secs", "1"])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let (port, metrics_port) = loop {
-        let line = lines
-            .next()
-            .expect("the server exited before listening")
-            .unwrap();
-        let Ok(entry) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
-        if entry["message"] == "listening" {
-            break (
-                entry["port"].as_u64().unwrap(),
-                entry["metrics_port"].as_u64().unwrap(),
-            );
-        }
-    };
-    // Keep draining the log so that the server never blocks on a full pipe.
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let sink = logs.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    Running {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        metrics: format!("http://127.0.0.1:{metrics_port}"),
-        logs,
-    }
+    let mut launch = Launch::new(BINARY);
+    launch.current_dir = Some(dir.to_path_buf());
+    launch.args = [
+        "--bind",
+        "127.0.0.1:0",
+        "--metrics-bind",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--shutdown-delay-secs",
+        "1",
+    ]
+    .iter()
+    .chain(args)
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    launch.env_remove = vec!["DATABASE_URL".to_owned()];
+    launch.env = env
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect();
+    Server::start(launch).unwrap_or_else(|err| panic!("{err:#}"))
 }
 
 async fn sample_round_trip(server: &Running, key: &str) {
     let client = crate::helpers::client_builder().build().unwrap();
     let response = client
-        .post(format!("{}/orders", server.base))
+        .post(format!("{}/orders", server.base()))
         .header("content-type", "application/json")
         .header("x-api-key", key)
         .body(SAMPLE)
@@ -122,7 +87,7 @@ async fn sample_round_trip(server: &Running, key: &str) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let items: Value = client
-        .get(format!("{}/customers/01/items", server.base))
+        .get(format!("{}/customers/01/items", server.base()))
         .header("x-api-key", key)
         .send()
         .await
@@ -155,22 +120,14 @@ pub(crate) fn api_key_create_in(dir: &std::path::Path) -> String {
         .to_owned()
 }
 
-pub(crate) fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+pub(crate) fn sigterm(server: &Running) {
+    server.signal(Signal::SIGTERM).unwrap();
 }
 
-pub(crate) fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
-    for _ in 0..200 {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the server did not stop within 10 s of SIGTERM");
+pub(crate) fn wait_for_exit(server: &mut Running) -> std::process::ExitStatus {
+    server
+        .wait_for_exit(Duration::from_secs(10))
+        .unwrap_or_else(|err| panic!("{err:#} of SIGTERM"))
 }
 
 #[tokio::test]
@@ -181,8 +138,8 @@ async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
     sample_round_trip(&server, &key).await;
     assert!(dir.path().join("data/order-manager.db").exists());
 
-    sigterm(&server.child);
-    assert!(wait_for_exit(&mut server.child).success());
+    sigterm(&server);
+    assert!(wait_for_exit(&mut server).success());
 
     // The key's last use was written at shutdown (in batches, not per request).
     let listing = Command::new(BINARY)
@@ -213,7 +170,7 @@ async fn with_no_configuration_it_serves_from_an_sqlite_file_under_data() {
     let summaries: Value = crate::helpers::client_builder()
         .build()
         .unwrap()
-        .get(format!("{}/customers/summaries", server.base))
+        .get(format!("{}/customers/summaries", server.base()))
         .header("x-api-key", &key)
         .send()
         .await
@@ -358,13 +315,13 @@ async fn the_worst_invalid_batch_gets_a_small_answer_and_costs_bounded_memory() 
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), &[], &[]);
     let key = api_key_create_in(dir.path());
-    let idle = peak_rss_mib(server.child.id());
+    let idle = peak_rss_mib(server.pid().unwrap());
     let order = format!("{{\"items\":[{}]}}", vec!["{}"; 1000].join(","));
     let body = format!("[{}]", vec![order.as_str(); 1000].join(","));
     assert!(body.len() < 4 * 1024 * 1024, "{} bytes", body.len());
     let client = crate::helpers::client_builder().build().unwrap();
     let response = client
-        .post(format!("{}/orders", server.base))
+        .post(format!("{}/orders", server.base()))
         .header("content-type", "application/json")
         .header("x-api-key", &key)
         .body(body)
@@ -374,7 +331,7 @@ async fn the_worst_invalid_batch_gets_a_small_answer_and_costs_bounded_memory() 
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let answer = response.bytes().await.unwrap();
     let problem: Value = serde_json::from_slice(&answer).unwrap();
-    let peak = peak_rss_mib(server.child.id());
+    let peak = peak_rss_mib(server.pid().unwrap());
     eprintln!(
         "worst invalid batch: answer {} bytes, errorCount {}, server peak RSS {peak:.1} MiB \
          ({idle:.1} MiB before it)",

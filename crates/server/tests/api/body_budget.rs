@@ -125,7 +125,7 @@ async fn fifty_large_bodies_at_once_keep_memory_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), &[], &[]);
     let key = api_key_create_in(dir.path());
-    let idle = peak_rss_mib(server.child.id());
+    let idle = peak_rss_mib(server.pid().unwrap());
     let client = crate::helpers::client_builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -138,12 +138,12 @@ async fn fifty_large_bodies_at_once_keep_memory_bounded() {
     let mut requests = Vec::new();
     for _ in 0..50 {
         let login = client
-            .post(format!("{}/auth/login", server.base))
+            .post(format!("{}/auth/login", server.base()))
             .header("content-type", "application/json")
             .body(login.clone())
             .send();
         let orders = client
-            .post(format!("{}/orders", server.base))
+            .post(format!("{}/orders", server.base()))
             .header("content-type", "application/json")
             .header("x-api-key", &key)
             .body(orders.clone())
@@ -173,7 +173,7 @@ async fn fifty_large_bodies_at_once_keep_memory_bounded() {
             other => panic!("unexpected answer to the batch: {other}"),
         }
     }
-    let peak = peak_rss_mib(server.child.id());
+    let peak = peak_rss_mib(server.pid().unwrap());
     eprintln!(
         "50 x 4 MiB logins and 50 x 4 MiB batches at once: {answered} batches answered 400, \
          {refused} refused 503; peak RSS {peak:.1} MiB ({idle:.1} MiB before)"

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::binary::BINARY;
-use crate::replicas::free_port;
+use testkit::ports::free_port_or_panic as free_port;
 
 /// A cold start initialises MariaDB's data directory; a build of xtask may come first.
 const BANNER_TIMEOUT: Duration = Duration::from_secs(600);

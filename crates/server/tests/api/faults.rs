@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use crate::binary::{Running, TEST_SECRET, api_key_create, create_database, start};
 use crate::readiness::TcpProxy;
+use testkit::redis::Redis;
 use testkit::stores::{address, mysql_database_url, mysql_server_url};
 
 const ORDERS_PER_BATCH: usize = 5;
@@ -151,7 +152,7 @@ async fn assert_batches_stored_once(url: &str, prefix: &str, batches: usize) -> 
 /// `_sum` and `_count` of the server's submissions-per-transaction histogram: requests written,
 /// and the write transactions that carried them.
 async fn submissions_per_transaction(server: &Running) -> (f64, f64) {
-    let text = reqwest::get(format!("{}/metrics", server.metrics))
+    let text = reqwest::get(format!("{}/metrics", server.metrics().unwrap()))
         .await
         .unwrap()
         .text()
@@ -197,7 +198,7 @@ async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing()
     let mut server = serve(dir.path(), &url, &["--migrate", "--write-concurrency", "1"]);
     let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
 
-    let base = Arc::new(Mutex::new(server.base.clone()));
+    let base = Arc::new(Mutex::new(server.base().clone()));
     let acked: Arc<Vec<AtomicBool>> =
         Arc::new((0..BATCHES).map(|_| AtomicBool::new(false)).collect());
     let sent = Arc::new(AtomicUsize::new(0));
@@ -267,8 +268,7 @@ async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing()
         requests > transactions,
         "no transaction carried more than one request ({requests} in {transactions})"
     );
-    server.child.kill().unwrap(); // SIGKILL
-    server.child.wait().unwrap();
+    server.kill().unwrap(); // SIGKILL
     let killed_at = Instant::now();
     let acked_before_kill: Vec<bool> = acked.iter().map(|a| a.load(Ordering::SeqCst)).collect();
 
@@ -293,7 +293,7 @@ async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing()
 
     // Restart on the same database; the clients find it and carry on.
     let restarted = serve(dir.path(), &url, &[]);
-    *base.lock().unwrap() = restarted.base.clone();
+    *base.lock().unwrap() = restarted.base().clone();
     let restarted_at = Instant::now();
     let mut duplicates_reported = 0;
     for client in clients {
@@ -392,7 +392,7 @@ async fn database_down_under_load_fails_fast_and_recovers() {
             unacked.clone(),
             acked.clone(),
             key.clone(),
-            server.base.clone(),
+            server.base().clone(),
         );
         workers.push(tokio::spawn(async move {
             let http = crate::helpers::client_builder()
@@ -503,7 +503,7 @@ async fn database_down_under_load_fails_fast_and_recovers() {
     for &k in &unacked {
         let (_, body) = batch("d", k);
         let response = http
-            .post(format!("{}/orders", server.base))
+            .post(format!("{}/orders", server.base()))
             .header("x-api-key", &key)
             .json(&body)
             .send()
@@ -560,7 +560,7 @@ fn zero_timeouts_and_attempts_are_refused_at_startup() {
 async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
     let name = fresh_database("om_redisdown").await;
     let url = mysql_database_url(&name);
-    let mut redis = crate::replicas::RedisProcess::start();
+    let mut redis = Redis::start_plain(None).unwrap();
     let redis_url = redis.url();
     let dir = tempfile::tempdir().unwrap();
     let server = start(
@@ -598,7 +598,7 @@ async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
             bearer_out.clone(),
             key.clone(),
             token.clone(),
-            server.base.clone(),
+            server.base().clone(),
             http.clone(),
         );
         workers.push(tokio::spawn(async move {
@@ -639,10 +639,10 @@ async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
     }
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    redis.kill();
+    redis.kill().unwrap();
     let killed_at = Instant::now();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    redis.restart();
+    redis.restart().unwrap();
     let restarted_at = Instant::now();
     // Recovery: the first login that works after Redis is back (it needs a session write).
     let recovered_at = loop {

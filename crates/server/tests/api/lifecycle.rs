@@ -40,7 +40,7 @@ async fn sigterm_during_a_large_batch_answers_it_and_stores_it_whole() {
     });
     chunks.send(Ok(first)).await.unwrap();
     let request = client
-        .post(format!("{}/orders", server.base))
+        .post(format!("{}/orders", server.base()))
         .header("content-type", "application/json")
         .header("content-length", body.len())
         .header("x-api-key", &key)
@@ -49,11 +49,11 @@ async fn sigterm_during_a_large_batch_answers_it_and_stores_it_whole() {
     let in_flight = tokio::spawn(request);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    sigterm(&server.child);
+    sigterm(&server);
     tokio::time::sleep(Duration::from_millis(200)).await;
     // Draining: not ready any more, but still serving.
     let ready = client
-        .get(format!("{}/readyz", server.base))
+        .get(format!("{}/readyz", server.base()))
         .send()
         .await
         .unwrap();
@@ -67,12 +67,12 @@ async fn sigterm_during_a_large_batch_answers_it_and_stores_it_whole() {
     assert_eq!(response.status(), StatusCode::CREATED);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["accepted"], 1000);
-    assert!(wait_for_exit(&mut server.child).success());
+    assert!(wait_for_exit(&mut server).success());
     drop(server);
 
     let server = start(dir.path(), &[], &[]);
     let summaries: Value = client
-        .get(format!("{}/customers/summaries", server.base))
+        .get(format!("{}/customers/summaries", server.base()))
         .header("x-api-key", &key)
         .send()
         .await
@@ -125,7 +125,7 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
     );
     let client = crate::helpers::client_builder().build().unwrap();
     let response = client
-        .get(format!("{}/customers/summaries", server.base))
+        .get(format!("{}/customers/summaries", server.base()))
         .header("x-api-key", &key)
         .header("x-request-id", "e2e-log-1")
         .header("x-forwarded-for", "203.0.113.7")
@@ -134,7 +134,7 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let login: Value = client
-        .post(format!("{}/auth/login", server.base))
+        .post(format!("{}/auth/login", server.base()))
         .json(&json!({"username": "logger", "password": password}))
         .send()
         .await
@@ -144,7 +144,7 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
         .unwrap();
     let token = login["access_token"].as_str().unwrap().to_owned();
     let wrong = client
-        .post(format!("{}/auth/login", server.base))
+        .post(format!("{}/auth/login", server.base()))
         .json(&json!({"username": "logger", "password": "wrong-password-attempt"}))
         .header("x-forwarded-for", "203.0.113.7")
         .send()
@@ -152,14 +152,14 @@ async fn access_lines_carry_the_request_id_and_no_secret_is_ever_logged() {
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     client
-        .get(format!("{}/customers/01/items", server.base))
+        .get(format!("{}/customers/01/items", server.base()))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let logs = server.logs.lock().unwrap().clone();
+    let logs = server.logs();
     let access: Vec<Value> = logs
         .iter()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())

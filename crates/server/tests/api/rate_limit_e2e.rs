@@ -11,7 +11,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::binary::{Running, start};
-use crate::replicas::RedisProcess;
+use testkit::redis::Redis;
 
 const LOGINS_PER_MINUTE: &str = "4";
 
@@ -47,7 +47,7 @@ fn remaining(response: &Response, policy: &str) -> u32 {
 async fn attempt(client: &reqwest::Client, server: &Running) -> Attempt {
     let started = Instant::now();
     let response = client
-        .post(format!("{}/auth/login", server.base))
+        .post(format!("{}/auth/login", server.base()))
         .json(&json!({"username": "nobody", "password": "a wrong password"}))
         .send()
         .await
@@ -61,7 +61,7 @@ async fn attempt(client: &reqwest::Client, server: &Running) -> Attempt {
     assert!(
         status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
         "{status} from {}: never an error",
-        server.base
+        server.base()
     );
     Attempt {
         status,
@@ -86,9 +86,7 @@ async fn logged(server: &Running, needle: &str) -> usize {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let count = server
-            .logs
-            .lock()
-            .unwrap()
+            .logs()
             .iter()
             .filter(|line| line.contains(needle))
             .count();
@@ -104,7 +102,7 @@ const REFUSED: StatusCode = StatusCode::TOO_MANY_REQUESTS;
 
 #[tokio::test]
 async fn replicas_share_one_budget_through_redis_and_fall_back_alone_while_it_is_down() {
-    let mut redis = RedisProcess::start();
+    let mut redis = Redis::start_plain(None).unwrap();
     let redis_url = redis.url();
     let env = [
         ("REDIS_URL", redis_url.as_str()),
@@ -156,7 +154,7 @@ async fn replicas_share_one_budget_through_redis_and_fall_back_alone_while_it_is
 
     // Redis stops: each replica decides alone, with its own (unused) budget: still bounded,
     // never an error, and said once in the log, not per request.
-    redis.kill();
+    redis.kill().unwrap();
     for expected_remaining in [3, 2, 1, 0] {
         assert_eq!(next(&client, &a).await, (UNAUTHORIZED, expected_remaining));
     }
@@ -165,7 +163,7 @@ async fn replicas_share_one_budget_through_redis_and_fall_back_alone_while_it_is
     assert_eq!(next(&client, &b).await, (UNAUTHORIZED, 2));
     for server in [&a, &b] {
         let health = client
-            .get(format!("{}/healthz", server.base))
+            .get(format!("{}/healthz", server.base()))
             .send()
             .await
             .unwrap();
@@ -175,7 +173,7 @@ async fn replicas_share_one_budget_through_redis_and_fall_back_alone_while_it_is
 
     // Redis is back (empty): A's own budget is used up, so its first allowed attempt is
     // Redis's fresh budget deciding again.
-    redis.restart();
+    redis.restart().unwrap();
     let deadline = Instant::now() + RECOVERY_BOUND;
     loop {
         let (status, remaining) = next(&client, &a).await;

@@ -1,14 +1,14 @@
 //! End-to-end tests of sessions in Redis with the built binary: two replicas that share them,
 //! and one replica that lives through a Redis outage.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
+use testkit::redis::Redis;
 
 use crate::binary::{BINARY, Running, TEST_SECRET, api_key_create_in, create_database, start};
 use crate::helpers::assert_problem;
@@ -79,7 +79,7 @@ pub(crate) fn user_command(
 
 pub(crate) async fn login(client: &reqwest::Client, server: &Running) -> Response {
     client
-        .post(format!("{}/auth/login", server.base))
+        .post(format!("{}/auth/login", server.base()))
         .json(&json!({"username": USERNAME, "password": PASSWORD}))
         .send()
         .await
@@ -98,7 +98,7 @@ pub(crate) async fn token(client: &reqwest::Client, server: &Running) -> String 
 
 async fn summaries_with_token(client: &reqwest::Client, server: &Running, token: &str) -> Response {
     client
-        .get(format!("{}/customers/summaries", server.base))
+        .get(format!("{}/customers/summaries", server.base()))
         .bearer_auth(token)
         .send()
         .await
@@ -107,7 +107,7 @@ async fn summaries_with_token(client: &reqwest::Client, server: &Running, token:
 
 async fn logout(client: &reqwest::Client, server: &Running, token: &str) -> Response {
     client
-        .post(format!("{}/auth/logout", server.base))
+        .post(format!("{}/auth/logout", server.base()))
         .bearer_auth(token)
         .send()
         .await
@@ -184,7 +184,7 @@ async fn two_replicas_share_sessions_through_redis() {
     let token = token(&client, &replica_a).await;
     for replica in [&replica_a, &replica_b] {
         let response = summaries_with_token(&client, replica, &token).await;
-        assert_eq!(response.status(), StatusCode::OK, "on {}", replica.base);
+        assert_eq!(response.status(), StatusCode::OK, "on {}", replica.base());
         let body: Value = response.json().await.unwrap();
         assert!(body["summaries"].is_array(), "{body}");
     }
@@ -197,142 +197,6 @@ async fn two_replicas_share_sessions_through_redis() {
     }
     // Logging out again is refused the same way: the session is gone everywhere.
     assert_token_refused(logout(&client, &replica_a, &token).await).await;
-}
-
-/// A redis-server of this test's own, that it can kill and start again on the same port.
-pub(crate) struct RedisProcess {
-    binary: PathBuf,
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl RedisProcess {
-    /// Starts one on a free port (a few attempts, should another process take the port first).
-    pub(crate) fn start() -> Self {
-        let mut redis = Self {
-            binary: redis_server_binary(),
-            port: free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        let mut attempts = 1;
-        loop {
-            match redis.spawn() {
-                Ok(()) => return redis,
-                Err(err) if attempts == 3 => panic!("could not start redis-server: {err}"),
-                Err(_) => {
-                    attempts += 1;
-                    redis.port = free_port();
-                }
-            }
-        }
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// SIGKILL: Redis vanishes at once, as in a crash; its connections are cut.
-    pub(crate) fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    /// Starts it again on the same port, empty (it persists nothing).
-    pub(crate) fn restart(&mut self) {
-        assert!(self.child.is_none(), "redis-server is still running");
-        self.spawn()
-            .unwrap_or_else(|err| panic!("could not restart redis-server: {err}"));
-    }
-
-    /// Spawns redis-server and waits until it answers PING on its port.
-    fn spawn(&mut self) -> Result<(), String> {
-        let log = self.dir.path().join("redis.log");
-        let mut child = Command::new(&self.binary)
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--save", ""])
-            .args(["--appendonly", "no"])
-            .args(["--daemonize", "no"])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .arg("--logfile")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|err| format!("cannot run {}: {err}", self.binary.display()))?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let log = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(format!(
-                    "it exited ({status}) on port {}:\n{log}",
-                    self.port
-                ));
-            }
-            if answers_ping(self.port) {
-                self.child = Some(child);
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("no PONG on port {} within 10 s", self.port));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// `redis-server` from PATH, or Debian's.
-fn redis_server_binary() -> PathBuf {
-    std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join("redis-server"))
-        .chain(std::iter::once(PathBuf::from("/usr/bin/redis-server")))
-        .find(|candidate| candidate.is_file())
-        .expect("redis-server is not in PATH nor /usr/bin: install it (`apt-get install redis-server`), as `cargo xtask ci` needs")
-}
-
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Whether a Redis on `port` answers an inline PING with `+PONG`.
-fn answers_ping(port: u16) -> bool {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else {
-        return false;
-    };
-    if stream
-        .set_read_timeout(Some(Duration::from_secs(1)))
-        .is_err()
-        || stream.write_all(b"PING\r\n").is_err()
-    {
-        return false;
-    }
-    let mut reply = [0_u8; 7];
-    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
 }
 
 /// Sends a request and checks that the answer came within [`OUTAGE_ANSWER_BOUND`].
@@ -352,7 +216,7 @@ async fn timed(what: &str, request: impl Future<Output = Response>) -> Response 
 /// work again without restarting the server.
 #[tokio::test]
 async fn redis_outage_answers_503_and_recovers_without_restart() {
-    let mut redis = RedisProcess::start();
+    let mut redis = Redis::start_plain(None).unwrap();
     let redis_url = redis.url();
     let dir = tempfile::tempdir().unwrap();
     user_add(dir.path(), &[]);
@@ -371,7 +235,7 @@ async fn redis_outage_answers_503_and_recovers_without_restart() {
     let response = summaries_with_token(&client, &server, &token).await;
     assert_eq!(response.status(), StatusCode::OK);
 
-    redis.kill();
+    redis.kill().unwrap();
 
     for attempt in 1..=3 {
         let response = timed(
@@ -384,7 +248,7 @@ async fn redis_outage_answers_503_and_recovers_without_restart() {
     assert_unavailable(timed("logout", logout(&client, &server, &token)).await).await;
     let response = timed("API key request", async {
         client
-            .get(format!("{}/customers/summaries", server.base))
+            .get(format!("{}/customers/summaries", server.base()))
             .header("x-api-key", &api_key)
             .send()
             .await
@@ -394,7 +258,7 @@ async fn redis_outage_answers_503_and_recovers_without_restart() {
     assert_eq!(response.status(), StatusCode::OK, "API keys need no Redis");
     assert_unavailable(timed("login", login(&client, &server)).await).await;
 
-    redis.restart();
+    redis.restart().unwrap();
 
     let deadline = Instant::now() + RECOVERY_BOUND;
     let fresh = loop {
@@ -428,7 +292,7 @@ async fn redis_outage_answers_503_and_recovers_without_restart() {
 
 async fn login_with(client: &reqwest::Client, server: &Running, password: &str) -> Response {
     client
-        .post(format!("{}/auth/login", server.base))
+        .post(format!("{}/auth/login", server.base()))
         .json(&json!({"username": USERNAME, "password": password}))
         .send()
         .await

@@ -37,7 +37,7 @@ async fn redis_behind_a_certificate_of_another_ca_keeps_the_service_unready_and_
     let server = start(dir.path(), &[], &[("REDIS_URL", &url)]);
     let client = crate::helpers::client_builder().build().unwrap();
     let response = client
-        .get(format!("{}/readyz", server.base))
+        .get(format!("{}/readyz", server.base()))
         .send()
         .await
         .unwrap();
@@ -45,7 +45,7 @@ async fn redis_behind_a_certificate_of_another_ca_keeps_the_service_unready_and_
     assert!(response.text().await.unwrap().contains("redis"));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let logs = server.logs.lock().unwrap().join("\n");
+        let logs = server.logs().join("\n");
         if logs.contains("certificate") {
             break;
         }

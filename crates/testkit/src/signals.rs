@@ -1,13 +1,16 @@
-//! Ctrl-C / SIGTERM / SIGHUP handling.
+//! Ctrl-C / SIGTERM / SIGHUP handling, for a program (xtask) that launches servers.
 //!
-//! Why: xtask owns a mariadbd child whose cleanup (stop it, delete its data) lives in Drop
-//! guards. The default action of these signals kills xtask on the spot, skipping the guards
-//! and leaving a stray server and temp directory behind. So xtask catches them on a thread,
-//! lets the foreground child (cargo test, the server) end, and returns normally.
+//! Why: xtask owns mariadbd and other children whose cleanup (stop them, delete their data)
+//! lives in Drop guards. The default action of these signals kills xtask on the spot, skipping
+//! the guards and leaving stray servers and temp directories behind. So xtask catches them on a
+//! thread, lets the foreground child (cargo test, the server) end, and returns normally. The
+//! launchers' readiness waits give up when a signal has arrived. Tests install nothing: a
+//! Ctrl-C ends them and their servers together.
 
 use std::fmt;
 use std::io;
 use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
@@ -39,6 +42,8 @@ static RECEIVED: Mutex<Option<Received>> = Mutex::new(None);
 static RECEIVED_CHANGED: Condvar = Condvar::new();
 /// The pid of the child xtask is waiting for in the foreground, if any.
 static FOREGROUND_CHILD: Mutex<Option<u32>> = Mutex::new(None);
+/// Whether [`install`] ran: the launched servers then get process groups of their own.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Starts catching SIGINT, SIGTERM and SIGHUP. Call once, before starting any child.
 pub fn install() -> Result<()> {
@@ -52,7 +57,13 @@ pub fn install() -> Result<()> {
             }
         })
         .context("could not start the signal thread")?;
+    INSTALLED.store(true, Ordering::SeqCst);
     Ok(())
+}
+
+/// Whether this process catches the signals ([`install`]).
+pub fn installed() -> bool {
+    INSTALLED.load(Ordering::SeqCst)
 }
 
 fn on_signal(signal: Received) {

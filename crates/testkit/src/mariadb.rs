@@ -4,35 +4,34 @@
 //! its configuration or its passwords, and every CI run starts from an empty server.
 //! `--no-defaults` on every command keeps `/etc/mysql` and `~/.my.cnf` out of it.
 
-use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::fs;
+use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use nix::sys::signal::Signal;
 use tempfile::TempDir;
 
-use crate::preflight::{self, Tool};
-use crate::signals;
-use crate::test_ca::TestCa;
+use crate::ca::TestCa;
+use crate::instance::{self, Instance};
+use crate::logs;
+use crate::ports::{self, StartError};
+use crate::process::{OnDrop, Process, StopWith};
+use crate::programs;
 
 /// How long a starting server may take to answer before we give up.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a server may take to shut down after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
-/// Attempts at starting a throwaway server, each on a newly picked port: another process may
-/// take the free port between our picking it and mariadbd binding it.
-const START_ATTEMPTS: u32 = 3;
+/// SIGTERM makes mariadbd shut down cleanly; SIGKILL if it takes longer than 20 s.
+const STOP_WITH: StopWith = StopWith {
+    signal: Signal::SIGTERM,
+    timeout: Duration::from_secs(20),
+};
 /// How long a readiness probe waits for the server's greeting.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
-/// Lines of the server's error log shown when it fails.
-const LOG_TAIL_LINES: usize = 40;
 
 /// A running mariadbd, listening on 127.0.0.1 only, with a passwordless `root` account.
 ///
@@ -40,16 +39,12 @@ const LOG_TAIL_LINES: usize = 40;
 /// files; call [`MariaDb::stop`] instead to see errors.
 #[derive(Debug)]
 pub struct MariaDb {
-    child: Child,
+    instance: Instance,
     port: u16,
     server_version: String,
     error_log: PathBuf,
-    /// Socket, pid file, init file and, for a throwaway server, the data, error log and TLS
-    /// files. Deleted after the server has stopped.
-    runtime_dir: Option<TempDir>,
     /// The CA of the server's certificate, for a throwaway server (which offers TLS).
     tls: Option<TestCa>,
-    stopped: bool,
 }
 
 /// The MariaDB programs we need.
@@ -88,38 +83,23 @@ impl MariaDb {
         fs::create_dir(&tls_dir)?;
         let tls = TestCa::make(&tls_dir)?;
 
-        let mut attempt = 1;
-        loop {
+        let (process, port, server_version) = ports::start_on_free_ports("MariaDB", 1, |ports| {
             let launch = Launch {
                 binaries: &binaries,
                 data_dir: &data_dir,
                 error_log: &error_log,
                 runtime_dir: runtime_dir.path(),
-                port: free_port()?,
+                port: ports[0],
                 throwaway: true,
                 init_sql: None,
                 tls: Some(&tls),
             };
-            match launch.start() {
-                Ok((child, server_version)) => {
-                    let port = launch.port;
-                    let mut server = Self::new(child, port, server_version, error_log, runtime_dir);
-                    server.tls = Some(tls);
-                    return Ok(server);
-                }
-                Err(StartError::PortTaken) if attempt < START_ATTEMPTS => {
-                    eprintln!(
-                        "xtask: port {} was taken before MariaDB could bind it; retrying",
-                        launch.port
-                    );
-                    attempt += 1;
-                }
-                Err(StartError::PortTaken) => {
-                    bail!("MariaDB could not bind a free port in {START_ATTEMPTS} attempts")
-                }
-                Err(StartError::Other(err)) => return Err(err),
-            }
-        }
+            let (process, server_version) = launch.start()?;
+            Ok((process, launch.port, server_version))
+        })?;
+        let mut server = Self::new(process, port, server_version, error_log, runtime_dir);
+        server.tls = Some(tls);
+        Ok(server)
     }
 
     /// Starts a server whose data lives in `data_dir` (created and initialised if missing) on
@@ -153,8 +133,8 @@ impl MariaDb {
             tls: None,
         };
         match launch.start() {
-            Ok((child, server_version)) => Ok(Self::new(
-                child,
+            Ok((process, server_version)) => Ok(Self::new(
+                process,
                 port,
                 server_version,
                 error_log,
@@ -170,20 +150,20 @@ impl MariaDb {
     }
 
     fn new(
-        child: Child,
+        process: Process,
         port: u16,
         server_version: String,
         error_log: PathBuf,
         runtime_dir: TempDir,
     ) -> Self {
         Self {
-            child,
+            // Socket, pid file, init file and, for a throwaway server, the data, error log and
+            // TLS files.
+            instance: Instance::new(process, Some(runtime_dir)),
             port,
             server_version,
             error_log,
-            runtime_dir: Some(runtime_dir),
             tls: None,
-            stopped: false,
         }
     }
 
@@ -204,9 +184,14 @@ impl MariaDb {
         })
     }
 
-    /// The server's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.instance.process.pid()
+    }
+
+    /// The port on 127.0.0.1 it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The version the server announced, such as `10.11.19-MariaDB-0+deb12u1`.
@@ -216,80 +201,22 @@ impl MariaDb {
 
     /// Fails if the server has exited on its own.
     pub fn check_running(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            self.stopped = true;
-            bail!(
-                "MariaDB exited unexpectedly ({status}); end of {}:\n{}",
-                self.error_log.display(),
-                log_tail(&self.error_log)
-            );
-        }
-        Ok(())
+        self.instance.check_running("MariaDB", &self.error_log)
     }
 
     /// Stops the server and deletes its temporary files, reporting any error.
     pub fn stop(mut self) -> Result<()> {
-        self.shutdown()
+        self.instance.shutdown()
     }
-
-    fn shutdown(&mut self) -> Result<()> {
-        let stopped = if self.stopped {
-            Ok(())
-        } else {
-            self.stopped = true;
-            stop_child(&mut self.child)
-        };
-        // Only now that the server is gone: deleting files under a running server could make it
-        // crash noisily instead of shutting down.
-        let removed = match self.runtime_dir.take() {
-            Some(dir) => {
-                let path = dir.path().to_path_buf();
-                dir.close()
-                    .with_context(|| format!("could not delete {}", path.display()))
-            }
-            None => Ok(()),
-        };
-        stopped.and(removed)
-    }
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        if let Err(err) = self.shutdown() {
-            eprintln!("xtask: warning: {err:#}");
-        }
-    }
-}
-
-/// SIGTERM makes mariadbd shut down cleanly; SIGKILL if it takes longer than `STOP_TIMEOUT`.
-fn stop_child(child: &mut Child) -> Result<()> {
-    if child.try_wait()?.is_some() {
-        return Ok(());
-    }
-    signals::send(child.id(), Signal::SIGTERM).context("could not send SIGTERM to mariadbd")?;
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    while Instant::now() < deadline {
-        if child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    eprintln!(
-        "xtask: MariaDB did not stop within {} s; killing it",
-        STOP_TIMEOUT.as_secs()
-    );
-    child.kill().context("could not kill mariadbd")?;
-    child.wait().context("could not wait for mariadbd")?;
-    Ok(())
 }
 
 impl Binaries {
     fn locate() -> Result<Self> {
         Ok(Self {
-            server: preflight::locate(Tool::MariadbServer, &["mariadbd", "mysqld"])?,
-            install_db: preflight::locate(
-                Tool::MariadbServer,
+            server: programs::locate(&["mariadbd", "mysqld"], "mariadb-server")?,
+            install_db: programs::locate(
                 &["mariadb-install-db", "mysql_install_db"],
+                "mariadb-server",
             )?,
         })
     }
@@ -363,7 +290,7 @@ fn install_persistent_data_dir(binaries: &Binaries, data_dir: &Path) -> Result<(
         );
     }
     eprintln!(
-        "xtask: creating a MariaDB data directory in {}",
+        "testkit: creating a MariaDB data directory in {}",
         data_dir.display()
     );
     let staging = tempfile::Builder::new()
@@ -385,51 +312,15 @@ fn install_persistent_data_dir(binaries: &Binaries, data_dir: &Path) -> Result<(
     Ok(())
 }
 
-/// A free TCP port on 127.0.0.1, as the kernel hands out for port 0.
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .context("could not bind 127.0.0.1:0 to find a free port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-#[derive(Debug)]
-enum StartError {
-    /// mariadbd could not bind its port: pick another one and retry.
-    PortTaken,
-    Other(anyhow::Error),
-}
-
-impl From<anyhow::Error> for StartError {
-    fn from(err: anyhow::Error) -> Self {
-        Self::Other(err)
-    }
-}
-
-impl From<io::Error> for StartError {
-    fn from(err: io::Error) -> Self {
-        Self::Other(err.into())
-    }
-}
-
 impl Launch<'_> {
     /// Starts mariadbd and waits until it greets clients; returns it and its version.
-    fn start(&self) -> Result<(Child, String), StartError> {
+    fn start(&self) -> Result<(Process, String), StartError> {
         let mut command = self.command()?;
         // Where this attempt's part of the (appended-to) error log starts.
-        let log_start = fs::metadata(self.error_log).map_or(0, |metadata| metadata.len());
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("could not start {}", self.binaries.server.display()))?;
-        match self.wait_until_ready(&mut child, log_start) {
-            Ok(version) => Ok((child, version)),
-            Err(err) => {
-                // Stop a server that is still starting (timeout, Ctrl-C); reaps an exited one.
-                if let Err(stop_err) = stop_child(&mut child) {
-                    eprintln!("xtask: warning: {stop_err:#}");
-                }
-                Err(err)
-            }
-        }
+        let log_start = logs::length(self.error_log);
+        let mut process = Process::spawn("MariaDB", &mut command, STOP_WITH, OnDrop::Stop)?;
+        let version = self.wait_until_ready(&mut process, log_start)?;
+        Ok((process, version))
     }
 
     fn socket_path(&self) -> PathBuf {
@@ -482,62 +373,39 @@ impl Launch<'_> {
             command.arg(format!("--init-file={}", init_file.display()));
         }
         // stderr goes to the log too: messages from before the log is opened are not lost.
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(self.error_log)
-            .with_context(|| format!("could not open {}", self.error_log.display()))?;
         command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
-            // Its own process group: a Ctrl-C in the terminal then reaches xtask and the tests,
-            // not the server, which xtask stops last, after the tests have ended.
-            .process_group(0);
+            .stderr(logs::append(self.error_log)?);
         Ok(command)
     }
 
-    /// Polls until the server sends its greeting on the TCP port, it exits, or time runs out.
-    fn wait_until_ready(&self, child: &mut Child, log_start: u64) -> Result<String, StartError> {
+    /// Polls until the server sends its greeting on the TCP port; gives up when it exits, a
+    /// signal arrives or time runs out (then it is stopped).
+    fn wait_until_ready(
+        &self,
+        process: &mut Process,
+        log_start: u64,
+    ) -> Result<String, StartError> {
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait()? {
-                // "Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use"
-                if log_since(self.error_log, log_start).contains("Address already in use") {
-                    return Err(StartError::PortTaken);
-                }
-                let log = log_tail(self.error_log);
-                return Err(anyhow!(
-                    "MariaDB exited during startup ({status}); end of {}:\n{log}",
-                    self.error_log.display()
-                )
-                .into());
-            }
-            if let Some(signal) = signals::received() {
-                return Err(anyhow!("interrupted by {signal} while MariaDB was starting").into());
-            }
-            // The socket first: it is ours alone, whereas whatever answers on the TCP port may
-            // be another server that took the port first (seen: the system MariaDB on 3306
-            // greeted the probe while ours was failing to bind). mariadbd creates the socket
-            // only after binding the TCP port, and aborts if that fails, so once the socket
-            // greets, the port is ours too; the TCP check then proves TCP clients get in.
-            if greeting_on_socket(&self.socket_path()).is_some()
-                && let Some(version) = greeting_on_tcp(address)
-            {
-                return Ok(version);
-            }
-            if started.elapsed() > START_TIMEOUT {
-                return Err(anyhow!(
-                    "MariaDB did not answer on {address} within {} s; end of {}:\n{}",
-                    START_TIMEOUT.as_secs(),
-                    self.error_log.display(),
-                    log_tail(self.error_log)
-                )
-                .into());
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
+        let socket = self.socket_path();
+        // The socket first: it is ours alone, whereas whatever answers on the TCP port may be
+        // another server that took the port first (seen: the system MariaDB on 3306 greeted the
+        // probe while ours was failing to bind). mariadbd creates the socket only after binding
+        // the TCP port, and aborts if that fails, so once the socket greets, the port is ours
+        // too; the TCP check then proves TCP clients get in.
+        let ready = process.wait_until_ready(START_TIMEOUT, || {
+            greeting_on_socket(&socket)?;
+            greeting_on_tcp(address)
+        });
+        instance::started(
+            "MariaDB",
+            ready,
+            address,
+            START_TIMEOUT,
+            self.error_log,
+            log_start,
+        )
     }
 }
 
@@ -583,30 +451,4 @@ fn read_greeting(mut stream: impl Read) -> Option<String> {
             .unwrap_or(&version)
             .to_owned(),
     )
-}
-
-/// What was appended to the log at `path` after it was `start` bytes long.
-fn log_since(path: &Path, start: u64) -> String {
-    let mut text = String::new();
-    if let Ok(mut file) = File::open(path)
-        && file.seek(SeekFrom::Start(start)).is_ok()
-    {
-        let mut bytes = Vec::new();
-        if file.read_to_end(&mut bytes).is_ok() {
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
-    }
-    text
-}
-
-/// The last lines of the server's error log, where it says why it failed.
-fn log_tail(path: &Path) -> String {
-    match fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
-        }
-        Err(err) => format!("(could not read it: {err})"),
-    }
 }

@@ -1,6 +1,6 @@
 //! A throwaway certificate authority and one server certificate it signs for `localhost` and
 //! `127.0.0.1`, made with the `openssl` CLI: the TLS of the private MariaDB, Redis and nginx
-//! that xtask starts. The CA is separate from the server certificate because rustls (webpki)
+//! the launchers start. The CA is separate from the server certificate because rustls (webpki)
 //! refuses a CA certificate used as the server's own.
 
 use std::fs;
@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::preflight::{self, Tool};
+use crate::programs;
 
 /// The files of a CA made in a directory.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ impl TestCa {
     /// Makes the CA (ECDSA P-256, valid 2 days) and the server certificate in `dir`, which must
     /// exist: `ca.crt`, `tls.crt` and `tls.key`.
     pub fn make(dir: &Path) -> Result<Self> {
-        preflight::locate(Tool::Openssl, &["openssl"])?;
+        programs::locate(&["openssl"], "openssl")?;
         openssl(
             dir,
             &[

@@ -6,29 +6,30 @@
 
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 
-use crate::cargo::workspace_root;
-use crate::preflight::{self, Tool};
-use crate::signals;
-use crate::test_ca::TestCa;
+use crate::ca::TestCa;
+use crate::process::{NotReady, OnDrop, Process, StopWith};
+use crate::programs;
 
-/// The shipped nginx configuration (shared with docker-compose).
-const NGINX_DIR: &str = "deploy/nginx";
+/// The shipped nginx configuration (shared with docker-compose), from the workspace root.
+const SHIPPED_CONF: &str = "deploy/nginx/order-manager.conf";
 const START_TIMEOUT: Duration = Duration::from_secs(15);
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// SIGQUIT is nginx's graceful stop (workers finish their requests); SIGKILL after 10 s.
+const STOP_WITH: StopWith = StopWith {
+    signal: Signal::SIGQUIT,
+    timeout: Duration::from_secs(10),
+};
 
 /// A running nginx (master and workers), stopped on Drop.
 #[derive(Debug)]
 pub struct Nginx {
-    child: Option<Child>,
+    process: Process,
     pub port: u16,
     pub dir: PathBuf,
     /// PEM of the CA that signed nginx's certificate: the only root the suite's clients trust.
@@ -68,12 +69,13 @@ pub fn upstream_conf(replica_ports: &[u16]) -> String {
 }
 
 impl Nginx {
-    /// Writes the configuration into `dir` and starts nginx on 127.0.0.1:`port`.
+    /// Writes the configuration into `dir` and starts nginx on 127.0.0.1:`port`, in front of
+    /// the servers on `replica_ports`.
     pub fn start(dir: &Path, port: u16, replica_ports: &[u16]) -> Result<Self> {
-        let nginx = preflight::locate(Tool::Nginx, &["nginx"])?;
+        let nginx = programs::locate(&["nginx"], "nginx")?;
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let certificates = TestCa::make(dir)?;
-        let shared = workspace_root().join(NGINX_DIR).join("order-manager.conf");
+        let shared = crate::workspace_root().join(SHIPPED_CONF);
         fs::write(dir.join("nginx.conf"), main_conf(dir, &shared))?;
         fs::write(dir.join("upstream.conf"), upstream_conf(replica_ports))?;
         fs::write(
@@ -86,7 +88,8 @@ impl Nginx {
             ),
         )?;
         let ca_pem = certificates.ca_pem()?;
-        let mut child = Command::new(&nginx)
+        let mut command = Command::new(&nginx);
+        command
             .arg("-p")
             .arg(dir)
             .arg("-e")
@@ -95,67 +98,37 @@ impl Nginx {
             .arg(dir.join("nginx.conf"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("could not start {}", nginx.display()))?;
+            .stderr(Stdio::null());
+        let mut process = Process::spawn("nginx", &mut command, STOP_WITH, OnDrop::Stop)?;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait()? {
-                bail!(
-                    "nginx exited at start ({status}):\n{}",
-                    fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-                );
-            }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            if started.elapsed() > START_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("nginx did not listen on {address} in time");
-            }
-            thread::sleep(Duration::from_millis(50));
+        let ready = process.wait_until_ready(START_TIMEOUT, || {
+            TcpStream::connect_timeout(&address, Duration::from_millis(200)).ok()
+        });
+        match ready {
+            Ok(_) => {}
+            Err(NotReady::Exited(status)) => bail!(
+                "nginx exited at start ({status}):\n{}",
+                fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            ),
+            Err(NotReady::Interrupted(signal)) => bail!("interrupted by {signal}"),
+            Err(NotReady::TimedOut) => bail!("nginx did not listen on {address} in time"),
+            Err(NotReady::Failed(err)) => return Err(err),
         }
         Ok(Self {
-            child: Some(child),
+            process,
             port,
             dir: dir.to_path_buf(),
             ca_pem,
         })
     }
 
+    /// The master's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.pid()
     }
 
     /// SIGQUIT (graceful: workers finish their requests), SIGKILL after 10 s.
     pub fn stop(&mut self) -> Result<()> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        if child.try_wait()?.is_none() {
-            let _ = signals::send(child.id(), Signal::SIGQUIT);
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while child.try_wait()?.is_none() {
-                if Instant::now() > deadline {
-                    eprintln!("xtask: nginx did not stop in time; killing it");
-                    child.kill()?;
-                    child.wait()?;
-                    break;
-                }
-                thread::sleep(Duration::from_millis(50));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        if let Err(err) = self.stop() {
-            eprintln!("xtask: warning: stopping nginx: {err:#}");
-        }
+        self.process.stop().map(drop)
     }
 }

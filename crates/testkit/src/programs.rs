@@ -1,0 +1,40 @@
+//! Finding the programs the launchers start.
+
+use std::env;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+
+/// The first of `names` found on PATH, then in the system directories (a non-root PATH often
+/// lacks /usr/sbin, where Debian puts mariadbd and nginx).
+pub fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
+        .map(|path| env::split_paths(&path).collect())
+        .unwrap_or_default();
+    let system_dirs = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from);
+    names.iter().find_map(|name| {
+        path_dirs
+            .iter()
+            .chain(&system_dirs)
+            .map(|dir| dir.join(name))
+            .find(|candidate| is_executable(candidate))
+    })
+}
+
+/// The first of `names`, or an error that says which Debian `package` brings it.
+pub fn locate(names: &[&str], package: &str) -> Result<PathBuf> {
+    find_program(names).ok_or_else(|| {
+        anyhow!(
+            "{} is not installed; `cargo xtask ci` installs it, or: sudo apt-get install {package}",
+            names.join(" or ")
+        )
+    })
+}
+
+/// Whether `path` is a file someone may execute.
+pub fn is_executable(path: &Path) -> bool {
+    fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+}
