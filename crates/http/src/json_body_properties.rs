@@ -11,7 +11,6 @@
 
 use domain::{CustomerId, ItemId, LineItem, Money, Order, OrderId, OrderTimestamp};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 use serde_json::Value;
 
 use crate::fuzzing::submit_body;
@@ -19,19 +18,7 @@ use crate::fuzzing::submit_body;
 const MAX_ITEM_CENTS: i64 = 100_000_000_000;
 
 fn config(cases: u32) -> ProptestConfig {
-    let defaults = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            defaults.cases
-        } else {
-            cases
-        },
-        rng_seed: match defaults.rng_seed {
-            RngSeed::Random => RngSeed::Fixed(0x0D0E_0A12),
-            chosen => chosen,
-        },
-        ..defaults
-    }
+    testkit::proptest_config::config(cases, 0x0D0E_0A12, None)
 }
 
 /// How a string is written: plain (only what JSON requires escaped) or with every non-ASCII
