@@ -28,7 +28,6 @@ use application::use_cases::{
     ListCustomerItems, ListItemsError, SubmitError, SubmitLimits, SubmitOrders, SummarizeCustomers,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{FileFailurePersistence, RngSeed};
 use sea_orm::DatabaseConnection;
 
 const CUSTOMERS: [&str; 3] = ["01", "1", "c-é"];
@@ -39,26 +38,11 @@ const TIMESTAMPS: [u64; 3] = [1_637_245_070_513, 1_637_245_070_514, 946_684_800_
 const CENTS: [i64; 7] = [0, 1, 10, 99, 1_850, 100_000, 100_000_000_000];
 
 fn config(cases: u32) -> ProptestConfig {
-    let defaults = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            defaults.cases
-        } else {
-            cases
-        },
-        rng_seed: match defaults.rng_seed {
-            RngSeed::Random => RngSeed::Fixed(0x0D0E_0A13),
-            chosen => chosen,
-        },
-        // Integration tests run with the crate root as their working directory; proptest's
-        // default (a directory parallel to `src/`) cannot place files for `tests/`.
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/summary_properties.txt",
-        ))),
-        // Each case migrates a database; shrinking a failure should not take minutes.
-        max_shrink_iters: 256,
-        ..defaults
-    }
+    testkit::proptest_config::config(
+        cases,
+        0x0D0E_0A13,
+        Some("proptest-regressions/summary_properties.txt"),
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

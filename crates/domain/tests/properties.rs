@@ -13,31 +13,17 @@ use domain::{
     OrderTimestamp, Password, Scope, Scopes, TimestampError, Username,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{FileFailurePersistence, RngSeed};
 
 const MAX_ITEM_CENTS: i64 = 100_000_000_000;
 const MIN_TIMESTAMP_MS: u64 = 946_684_800_000;
 const MAX_TIMESTAMP_MS: u64 = 4_102_444_800_000;
 
 fn config(cases: u32) -> ProptestConfig {
-    let defaults = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            defaults.cases
-        } else {
-            cases
-        },
-        rng_seed: match defaults.rng_seed {
-            RngSeed::Random => RngSeed::Fixed(0x0D0E_0A11),
-            chosen => chosen,
-        },
-        // Integration tests run with the crate root as their working directory; proptest's
-        // default (a directory parallel to `src/`) cannot place files for `tests/`.
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/properties.txt",
-        ))),
-        ..defaults
-    }
+    testkit::proptest_config::config(
+        cases,
+        0x0D0E_0A11,
+        Some("proptest-regressions/properties.txt"),
+    )
 }
 
 /// Text that looks like a JSON number, including the awkward corners (exponents, signs, long

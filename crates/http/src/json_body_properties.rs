@@ -14,25 +14,12 @@ use domain::{
     Money, Order, OrderId, OrderTimestamp,
 };
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 use serde_json::Value;
 
 use crate::fuzzing::submit_body;
 
 fn config(cases: u32) -> ProptestConfig {
-    let defaults = ProptestConfig::default();
-    ProptestConfig {
-        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
-            defaults.cases
-        } else {
-            cases
-        },
-        rng_seed: match defaults.rng_seed {
-            RngSeed::Random => RngSeed::Fixed(0x0D0E_0A12),
-            chosen => chosen,
-        },
-        ..defaults
-    }
+    testkit::proptest_config::config(cases, 0x0D0E_0A12, None)
 }
 
 /// How a string is written: plain (only what JSON requires escaped) or with every non-ASCII

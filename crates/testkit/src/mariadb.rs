@@ -13,7 +13,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use nix::sys::signal::Signal;
 use tempfile::TempDir;
 
 use crate::ca::TestCa;
@@ -26,10 +25,7 @@ use crate::programs;
 /// How long a starting server may take to answer before we give up.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// SIGTERM makes mariadbd shut down cleanly; SIGKILL if it takes longer than 20 s.
-const STOP_WITH: StopWith = StopWith {
-    signal: Signal::SIGTERM,
-    timeout: Duration::from_secs(20),
-};
+const STOP_WITH: StopWith = StopWith::sigterm(Duration::from_secs(20));
 /// How long a readiness probe waits for the server's greeting.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
 

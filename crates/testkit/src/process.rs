@@ -22,6 +22,16 @@ pub struct StopWith {
     pub timeout: Duration,
 }
 
+impl StopWith {
+    /// SIGTERM, the graceful stop of mariadbd, redis-server and order-manager.
+    pub const fn sigterm(timeout: Duration) -> Self {
+        Self {
+            signal: Signal::SIGTERM,
+            timeout,
+        }
+    }
+}
+
 /// What dropping the guard of a running child does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnDrop {

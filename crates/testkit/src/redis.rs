@@ -28,10 +28,7 @@ use crate::programs;
 /// How long a starting server may take to answer before we give up.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// SIGTERM makes redis-server shut down cleanly; SIGKILL if it takes longer than 10 s.
-const STOP_WITH: StopWith = StopWith {
-    signal: Signal::SIGTERM,
-    timeout: Duration::from_secs(10),
-};
+const STOP_WITH: StopWith = StopWith::sigterm(Duration::from_secs(10));
 /// How long a readiness probe waits for the answer to its PING.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 

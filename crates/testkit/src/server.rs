@@ -215,10 +215,7 @@ impl Server {
 type Spawned = (Process, u16, Option<u16>, Arc<Mutex<Vec<String>>>);
 
 fn spawn(launch: &Launch) -> Result<Spawned> {
-    let stop_with = StopWith {
-        signal: Signal::SIGTERM,
-        timeout: launch.stop_timeout,
-    };
+    let stop_with = StopWith::sigterm(launch.stop_timeout);
     let mut command = launch.command()?;
     let mut process = Process::spawn("order-manager", &mut command, stop_with, launch.on_drop)?;
     let logs = Arc::new(Mutex::new(Vec::new()));
