@@ -29,17 +29,10 @@ pub mod store_tls;
 pub mod tools;
 pub mod yamllint;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The repository root: this crate's manifest sits two levels below it.
-pub fn repo_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .ancestors()
-        .nth(2)
-        .unwrap_or(manifest_dir)
-        .to_path_buf()
-}
+/// The repository root, where `deploy/` and `docker-compose.yml` live.
+pub use testkit::workspace_root as repo_root;
 
 /// `path` relative to `root` when it is below it, for short messages.
 pub fn relative<'a>(path: &'a Path, root: &Path) -> &'a Path {

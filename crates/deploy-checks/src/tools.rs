@@ -5,10 +5,8 @@
 //! A check never installs anything itself: the tests run in parallel, often without network or
 //! root, so a missing tool fails the check with the command that installs it, never silently.
 
-use std::env;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Result, bail};
@@ -62,28 +60,13 @@ impl Venv {
     }
 }
 
-/// A system program: on PATH, then in the system directories (a non-root PATH often lacks
-/// /usr/sbin, where Debian puts nginx); else an error naming the Debian package and the xtask
-/// command (`install`) that installs it.
+/// A system program (testkit's lookup: PATH, then the system directories); else an error
+/// naming the Debian package and the xtask command (`install`) that installs it.
 pub fn system_program(name: &str, package: &str, install: &str) -> Result<PathBuf> {
-    let path_dirs: Vec<PathBuf> = env::var_os("PATH")
-        .map(|path| env::split_paths(&path).collect())
-        .unwrap_or_default();
-    let system_dirs = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from);
-    let found = path_dirs
-        .iter()
-        .chain(&system_dirs)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate));
-    match found {
+    match testkit::programs::find_program(&[name]) {
         Some(program) => Ok(program),
         None => {
             bail!("{name} is not installed (Debian package {package}): `{install}` installs it")
         }
     }
-}
-
-fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
 }
