@@ -170,8 +170,9 @@ impl RateLimiter for FallbackRateLimiter {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicU32;
+
     use super::*;
-    use crate::memory_rate_limiter::InMemoryRateLimiter;
 
     /// A shared limiter that allows everything while up, and fails while down.
     #[derive(Default)]
@@ -196,6 +197,26 @@ mod tests {
         }
     }
 
+    /// A local limiter that allows a policy's burst and refuses after it: bounded, as the real
+    /// in-memory one is (the two together are tested in tests/rate_limiters.rs, where using an
+    /// adapter of another technology is no import between adapters).
+    #[derive(Default)]
+    struct Burst {
+        used: AtomicU32,
+    }
+
+    #[async_trait]
+    impl RateLimiter for Burst {
+        async fn check(
+            &self,
+            _key: &str,
+            policy: &RatePolicy,
+        ) -> Result<RateDecision, LimiterUnavailable> {
+            let used = self.used.fetch_add(1, Ordering::SeqCst);
+            Ok(policy.decision(used < policy.burst(), Duration::ZERO))
+        }
+    }
+
     fn policy() -> RatePolicy {
         RatePolicy::new("p", 1, Duration::from_secs(60), 2).unwrap()
     }
@@ -203,7 +224,7 @@ mod tests {
     fn limiter(shared: Arc<Switchable>, retry_after: Duration) -> FallbackRateLimiter {
         FallbackRateLimiter::new(
             shared,
-            Arc::new(InMemoryRateLimiter::new()),
+            Arc::new(Burst::default()),
             FallbackIntervals {
                 warn_every: Duration::from_secs(30),
                 retry_after,

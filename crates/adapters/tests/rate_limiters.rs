@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adapters::fallback_rate_limiter::{FallbackIntervals, FallbackRateLimiter};
-use adapters::memory_rate_limiter::InMemoryRateLimiter;
-use adapters::redis_connection::RedisSettings;
-use adapters::redis_rate_limiter::{RATE_LIMIT_KEY_PREFIX, RedisRateLimiter};
+use adapters::memory::InMemoryRateLimiter;
+use adapters::redis::{RATE_LIMIT_KEY_PREFIX, RedisRateLimiter, RedisSettings};
 use application::ports::{RateLimiter, RatePolicy};
 use futures_util::future::join_all;
 use testkit::ports::free_port_or_panic as free_port;
@@ -198,7 +197,7 @@ async fn the_state_is_one_prefixed_key_that_expires_when_the_bucket_is_full() {
     for _ in 0..3 {
         limiter.check(&key, &p).await.unwrap();
     }
-    let client = adapters::redis_connection::open_client(&url).unwrap();
+    let client = adapters::redis::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let stored = format!("{RATE_LIMIT_KEY_PREFIX}{key}");
     let ttl_ms: i64 = redis::cmd("PTTL")
@@ -225,7 +224,7 @@ async fn decisions_go_on_after_redis_forgets_the_script() {
     let limiter = redis_limiter_at(&url, Duration::from_secs(5));
     let (key, p) = (new_key(), policy(1, MINUTE, 2));
     assert!(limiter.check(&key, &p).await.unwrap().allowed);
-    let client = adapters::redis_connection::open_client(&url).unwrap();
+    let client = adapters::redis::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let () = redis::cmd("SCRIPT")
         .arg("FLUSH")

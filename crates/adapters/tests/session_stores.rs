@@ -7,9 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use adapters::memory_sessions::InMemorySessionStore;
-use adapters::redis_connection::RedisSettings;
-use adapters::redis_sessions::RedisSessionStore;
+use adapters::memory::InMemorySessionStore;
+use adapters::redis::{RedisSessionStore, RedisSettings};
 use application::ports::SessionStore;
 use futures_util::future::join_all;
 use testkit::ports::free_port_or_panic as free_port;
@@ -289,10 +288,10 @@ async fn redis_keeps_the_subject_under_a_prefixed_key_that_expires() {
         .await
         .unwrap();
 
-    let client = adapters::redis_connection::open_client(&url).unwrap();
+    let client = adapters::redis::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
     let key = format!("om:session:{id}");
-    assert_eq!(adapters::redis_sessions::session_key(&id), key);
+    assert_eq!(adapters::redis::session_key(&id), key);
     let value: Option<String> = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut raw)
@@ -337,9 +336,9 @@ async fn redis_indexes_live_sessions_only() {
         .await
         .unwrap();
 
-    let client = adapters::redis_connection::open_client(&url).unwrap();
+    let client = adapters::redis::open_client(&url).unwrap();
     let mut raw = client.get_multiplexed_async_connection().await.unwrap();
-    let index = adapters::redis_sessions::user_sessions_key(&subject);
+    let index = adapters::redis::user_sessions_key(&subject);
     let members: Vec<String> = redis::cmd("ZRANGE")
         .arg(&index)
         .arg(0)

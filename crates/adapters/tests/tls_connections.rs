@@ -7,8 +7,7 @@
 
 use std::time::Duration;
 
-use adapters::redis_connection::RedisSettings;
-use adapters::redis_sessions::RedisSessionStore;
+use adapters::redis::{RedisSessionStore, RedisSettings};
 use adapters::sql::{DatabaseSettings, connect};
 use application::ports::SessionStore;
 use sea_orm::{ConnectionTrait, Statement};
@@ -77,7 +76,7 @@ async fn redis_with_another_ca_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let wrong = with_query_parameter(
         &redis_url(),
-        adapters::redis_connection::CA_FILE_PARAMETER,
+        adapters::redis::CA_FILE_PARAMETER,
         &write_unrelated_ca(dir.path()).unwrap(),
     );
     let err = redis_store(wrong).ping().await.unwrap_err().to_string();

@@ -461,6 +461,19 @@ pub struct ServeArgs {
     )]
     pub max_items_per_order: usize,
 
+    /// Milliseconds a valid `POST /orders` may take in all: the wait for a writer, the lookups
+    /// and the write with its retries. Past it the request is answered 503 with Retry-After
+    /// (a write that commits later anyway is a duplicate on the client's retry). Below the
+    /// shutdown timeout, so that a draining replica answers every submission it holds.
+    #[arg(
+        long,
+        env = "ORDER_MANAGER_SUBMIT_TIMEOUT_MS",
+        default_value_t = 20_000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub submit_timeout_ms: u64,
+
     /// Serve the docs page (`/docs`) and the OpenAPI document (`/openapi.json`); `false` answers
     /// 404 for both (the production overlay turns them off).
     #[arg(

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use adapters::fallback_rate_limiter::{FallbackIntervals, FallbackRateLimiter};
-use adapters::memory_rate_limiter::InMemoryRateLimiter;
-use adapters::redis_connection::RedisSettings;
-use adapters::redis_rate_limiter::RedisRateLimiter;
+use adapters::memory::InMemoryRateLimiter;
+use adapters::redis::{RedisRateLimiter, RedisSettings};
 use anyhow::Context;
 use application::ports::RateLimiter;
 use application::use_cases::{RateLimits, ThrottleRequests};

@@ -4,13 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapters::argon2_hasher::Argon2PasswordHasher;
-use adapters::cached_api_key_store::CachedApiKeyStore;
+use adapters::crypto::{Argon2PasswordHasher, JwtKey, JwtSettings, JwtTokenCodec};
 use adapters::fallback_rate_limiter::FallbackRateLimiter;
-use adapters::jwt::{JwtKey, JwtSettings, JwtTokenCodec};
-use adapters::memory_sessions::InMemorySessionStore;
-use adapters::redis_connection::RedisSettings;
-use adapters::redis_sessions::RedisSessionStore;
+use adapters::memory::{CachedApiKeyStore, InMemorySessionStore};
+use adapters::redis::{RedisSessionStore, RedisSettings};
 use adapters::sql::{
     DatabaseConnection, SqlApiKeyStore, SqlOrderStore, SqlResilience, SqlUserStore,
 };
@@ -165,7 +162,8 @@ pub fn wire(settings: &ServeArgs, stores: &Stores) -> anyhow::Result<Wired> {
             max_orders: settings.write_groups.write_group_max_orders,
             max_items: settings.write_groups.write_group_max_items,
             max_queued: settings.write_groups.write_queue,
-        }),
+        })
+        .with_deadline(Duration::from_millis(settings.submit_timeout_ms)),
         list_customer_items: ListCustomerItems::new(stores.orders.clone()),
         summarize_customers: SummarizeCustomers::new(stores.orders.clone()),
         auth: AuthApi {

@@ -6,9 +6,8 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
-use super::entities::api_keys;
+use super::entities::{api_keys, millis_to_db};
 use super::errors::{corrupt, store_error};
-use super::millis_to_db;
 use super::resilience::SqlResilience;
 
 /// API keys in the `api_keys` table (SQLite or MySQL): digests and prefixes, never keys.

@@ -106,3 +106,9 @@ pub mod api_keys {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Milliseconds since the epoch as the tables store them (BIGINT); far within range until the
+/// year 292 million.
+pub(super) fn millis_to_db(millis: u64) -> i64 {
+    i64::try_from(millis).unwrap_or(i64::MAX)
+}

@@ -27,7 +27,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, S
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::entities::order_items;
-use super::order_store::purchased_item;
+use super::item_rows::purchased_item;
 
 /// The most requests one statement answers: bounds the statement's size and the number of
 /// statement shapes (one per batch size) each connection prepares.

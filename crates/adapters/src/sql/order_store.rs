@@ -4,7 +4,7 @@ use application::ports::{
     CustomerSummary, InsertError, ItemKey, OrderStore, PurchasedItem, StoreError,
 };
 use async_trait::async_trait;
-use domain::{CustomerId, Fingerprint, ItemId, LineItem, Money, Order, OrderId, OrderTimestamp};
+use domain::{CustomerId, Fingerprint, LineItem, Money, Order, OrderId, OrderTimestamp};
 use sea_orm::sea_query::{Expr, OnConflict, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, ExprTrait,
@@ -14,6 +14,7 @@ use sea_orm::{
 use super::entities::{customer_summaries, order_items, orders};
 use super::errors::{corrupt, store_error};
 use super::first_page_reads::FirstPageReads;
+use super::item_rows::purchased_item;
 use super::resilience::SqlResilience;
 
 /// Rows per multi-row statement: under the bind-parameter limits of SQLite (32766) and MySQL
@@ -237,23 +238,6 @@ fn aggregate_deltas<'a>(orders: &[&'a Order]) -> BTreeMap<&'a str, (i64, i64)> {
         entry.1 += order.total().cents();
     }
     deltas
-}
-
-pub(super) fn purchased_item(row: order_items::Model) -> Result<PurchasedItem, StoreError> {
-    Ok(PurchasedItem {
-        key: ItemKey {
-            timestamp: u64::try_from(row.order_ts)
-                .ok()
-                .and_then(OrderTimestamp::from_millis)
-                .ok_or_else(|| corrupt("order_items.order_ts"))?,
-            order_id: OrderId::parse(row.order_id).map_err(|_| corrupt("order_items.order_id"))?,
-            position: u32::try_from(row.position).map_err(|_| corrupt("order_items.position"))?,
-        },
-        customer_id: CustomerId::parse(row.customer_id)
-            .map_err(|_| corrupt("order_items.customer_id"))?,
-        item_id: ItemId::parse(row.item_id).map_err(|_| corrupt("order_items.item_id"))?,
-        cost: Money::from_cents(row.cost_cents).ok_or_else(|| corrupt("order_items.cost_cents"))?,
-    })
 }
 
 fn summary(row: customer_summaries::Model) -> Result<CustomerSummary, StoreError> {

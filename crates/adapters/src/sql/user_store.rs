@@ -9,9 +9,8 @@ use sea_orm::{
     SqlErr,
 };
 
-use super::entities::users;
+use super::entities::{millis_to_db, users};
 use super::errors::{corrupt, store_error};
-use super::millis_to_db;
 
 /// User accounts in the `users` table (SQLite or MySQL).
 #[derive(Debug, Clone)]

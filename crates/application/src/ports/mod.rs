@@ -18,7 +18,7 @@ pub use order_store::{
     CustomerSummary, InsertError, ItemKey, OrderStore, PurchasedItem, StoreError,
 };
 pub use rate_limiter::{InvalidPolicy, LimiterUnavailable, RateDecision, RateLimiter, RatePolicy};
-pub use session_store::{SessionStore, SessionStoreUnavailable};
+pub use session_store::{SessionStore, SessionStoreUnavailable, session_ttl_secs};
 pub use token_codec::{SessionClaims, TokenCodec, TokenError};
 pub use user_store::{AddUserError, UserRecord, UserStore, UserSummary};
 

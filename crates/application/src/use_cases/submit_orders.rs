@@ -1,10 +1,9 @@
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
+use std::time::Duration;
 
-use domain::{Fingerprint, Order, OrderId};
-use thiserror::Error;
+use domain::Order;
 
+use super::submit_outcome::{SubmitError, SubmitReport, collapse_repeats};
 use super::validate_batch::{FieldError, FieldErrors, find_oversized, validate_batch};
 use super::write_groups::{WriteGroupSettings, WriteGroups, commit_one};
 use crate::ports::{Clock, OrderStore, StoreError};
@@ -35,44 +34,6 @@ impl Default for SubmitLimits {
     }
 }
 
-/// What a successful submission did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SubmitReport {
-    /// Orders stored by this call.
-    pub accepted: usize,
-    /// Items of the orders stored by this call.
-    pub accepted_items: usize,
-    /// Entries that stored nothing because the same order was already stored (or repeated
-    /// inside the batch): safe client retries.
-    pub duplicates: usize,
-}
-
-/// Why a batch was not stored. In every case nothing of it was written.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SubmitError {
-    #[error("a batch must contain at least one order")]
-    EmptyBatch,
-    #[error("{count} orders exceed the limit of {max} per request")]
-    TooManyOrders { count: usize, max: usize },
-    #[error("order {index} has {count} items, over the limit of {max} per order")]
-    TooManyItems {
-        index: usize,
-        count: usize,
-        max: usize,
-    },
-    #[error("{} problem(s) in the batch", .0.total)]
-    Invalid(FieldErrors),
-    /// These order ids are already used by orders with other content (in the store or earlier
-    /// in the same batch).
-    #[error("order ids already used with different content: {0:?}")]
-    Conflict(Vec<OrderId>),
-    /// Too many submissions are waiting to be written; nothing was stored, retry shortly.
-    #[error("too many submissions are waiting to be written")]
-    Busy,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Use case: validate a batch of orders and store its new orders atomically and idempotently.
 #[derive(Clone)]
 pub struct SubmitOrders {
@@ -81,6 +42,9 @@ pub struct SubmitOrders {
     limits: SubmitLimits,
     /// Where concurrent submissions share transactions; without it each is written alone.
     groups: Option<Arc<WriteGroups>>,
+    /// How long a valid batch may take to be answered, everything included; without it only
+    /// the store's own deadlines bound it.
+    deadline: Option<Duration>,
 }
 
 impl std::fmt::Debug for SubmitOrders {
@@ -91,6 +55,7 @@ impl std::fmt::Debug for SubmitOrders {
                 "groups",
                 &self.groups.as_ref().map(|groups| groups.settings()),
             )
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +67,7 @@ impl SubmitOrders {
             clock,
             limits,
             groups: None,
+            deadline: None,
         }
     }
 
@@ -114,6 +80,15 @@ impl SubmitOrders {
             self.clock.clone(),
             settings,
         )));
+        self
+    }
+
+    /// Every valid batch through [`Self::execute`] is answered within `deadline`: the wait for
+    /// a writer, the lookups and the write with the store's retries of it, all together. Past
+    /// it the answer is [`StoreError::Unavailable`] (a 503 with `Retry-After`). Runs on Tokio's
+    /// timer: `execute` must then run inside a Tokio runtime.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -174,18 +149,35 @@ impl SubmitOrders {
         }
         let orders = validate_batch(batch, max_items, self.limits.max_listed_errors)
             .map_err(SubmitError::Invalid)?;
-        match &self.groups {
-            Some(groups) => {
-                // A conflict between the request's own repeats is its answer at once.
-                collapse_repeats(&orders)?;
-                groups.submit(orders, Box::new(hold)).await
+        let stored = async {
+            match &self.groups {
+                Some(groups) => {
+                    // A conflict between the request's own repeats is its answer at once.
+                    collapse_repeats(&orders)?;
+                    groups.submit(orders, Box::new(hold)).await
+                }
+                None => {
+                    let stored = self.store_valid(&orders).await;
+                    drop(hold);
+                    stored
+                }
             }
-            None => {
-                let stored = self.store_valid(&orders).await;
-                drop(hold);
-                stored
-            }
-        }
+        };
+        let Some(deadline) = self.deadline else {
+            return stored.await;
+        };
+        // Giving up drops the submission wherever it is: still queued, it is never written;
+        // in a transaction not yet committed, that rolls back. A write that commits anyway
+        // after the deadline is harmless: the client retries on the 503 and gets its orders
+        // back as `duplicates`.
+        tokio::time::timeout(deadline, stored)
+            .await
+            .unwrap_or_else(|_| {
+                metrics::counter!("order_manager_submit_deadline_exceeded_total").increment(1);
+                Err(SubmitError::Store(StoreError::Unavailable(format!(
+                    "no answer within the submission deadline of {deadline:?}"
+                ))))
+            })
     }
 
     /// Stores the new ones of `orders`, already valid, atomically and idempotently: identical
@@ -196,43 +188,19 @@ impl SubmitOrders {
     }
 }
 
-/// Keeps the first of identical repeats inside one batch; a repeated id with other content is
-/// a conflict.
-pub(super) fn collapse_repeats(
-    orders: &[Order],
-) -> Result<Vec<(&Order, Fingerprint)>, SubmitError> {
-    let mut seen: HashMap<&OrderId, Fingerprint> = HashMap::with_capacity(orders.len());
-    let mut unique = Vec::with_capacity(orders.len());
-    let mut conflicts = Vec::new();
-    for order in orders {
-        let fingerprint = order.fingerprint();
-        match seen.entry(order.order_id()) {
-            Entry::Vacant(slot) => {
-                slot.insert(fingerprint);
-                unique.push((order, fingerprint));
-            }
-            Entry::Occupied(first) if *first.get() == fingerprint => {}
-            Entry::Occupied(first) => {
-                if !conflicts.contains(*first.key()) {
-                    conflicts.push((*first.key()).clone());
-                }
-            }
-        }
-    }
-    if conflicts.is_empty() {
-        Ok(unique)
-    } else {
-        Err(SubmitError::Conflict(conflicts))
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use domain::{Fingerprint, OrderId};
     use mockall::predicate::always;
+
+    use tokio::sync::Semaphore;
 
     use super::*;
     use crate::ports::{InsertError, MockClock, MockOrderStore};
     use crate::raw_input::{RawItem, RawItems, RawOrderFields, RawValue};
+    use crate::use_cases::fake_store::FakeStore;
 
     fn raw(order_id: &str, cost: &str) -> RawOrder {
         RawOrder::Object(RawOrderFields {
@@ -438,5 +406,44 @@ mod tests {
             err,
             SubmitError::Store(StoreError::Unavailable(_))
         ));
+    }
+
+    /// The store never answers the insert: the batch is answered 503 at the deadline, whether
+    /// written alone or waiting in the queue behind a stuck writer.
+    #[tokio::test]
+    async fn a_submission_is_answered_unavailable_at_its_deadline() {
+        let never_answers = || {
+            Arc::new(FakeStore {
+                gate: Some(Arc::new(Semaphore::new(0))),
+                ..FakeStore::default()
+            })
+        };
+        let deadline = Duration::from_millis(50);
+        let past_deadline = |answer: &Result<SubmitReport, SubmitError>| {
+            matches!(answer, Err(SubmitError::Store(StoreError::Unavailable(_))))
+        };
+
+        let alone = SubmitOrders::new(never_answers(), clock(), SubmitLimits::default())
+            .with_deadline(deadline);
+        assert!(past_deadline(&alone.execute(vec![raw("50", "2")]).await));
+
+        let store = never_answers();
+        let grouped = SubmitOrders::new(store.clone(), clock(), SubmitLimits::default())
+            .with_write_groups(WriteGroupSettings {
+                concurrency: 1,
+                ..WriteGroupSettings::default()
+            })
+            .with_deadline(deadline);
+        let (writing, queued) = tokio::join!(
+            grouped.execute(vec![raw("50", "2")]),
+            grouped.execute(vec![raw("51", "2")])
+        );
+        assert!(past_deadline(&writing));
+        assert!(past_deadline(&queued));
+        assert_eq!(
+            store.lookups.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the queued batch never reached the store"
+        );
     }
 }

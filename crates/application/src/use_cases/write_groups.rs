@@ -11,8 +11,8 @@
 //! Semantics per request: its own `accepted` / `duplicates`, its own 409 when an order id is
 //! stored with other content or was taken by an earlier request of the group (the first in
 //! arrival order wins, as if they had come one after another). When the group's transaction
-//! fails for a reason other than the store being down, the group is written again one request
-//! at a time, in order, so that only the guilty request gets the error.
+//! fails for a reason other than the store being down or busy, the group is written again one
+//! request at a time, in order, so that only the guilty request gets the error.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use domain::{Fingerprint, Order, OrderId};
 use tokio::sync::oneshot;
 
-use super::submit_orders::{SubmitError, SubmitReport, collapse_repeats};
+use super::submit_outcome::{SubmitError, SubmitReport, collapse_repeats};
 use crate::ports::{Clock, InsertError, OrderStore, StoreError};
 
 /// How concurrent submissions share transactions.
@@ -51,10 +51,15 @@ impl Default for WriteGroupSettings {
     }
 }
 
-/// Concurrent submissions of the same new order id can race between lookup and insert (other
-/// groups, other replicas); the loser looks again and then sees a duplicate or a conflict. A
-/// few rounds settle any race.
-const MAX_INSERT_ATTEMPTS: usize = 4;
+/// Rounds of look up, decide, insert for one group. A round ends the group unless its insert
+/// lost a race: another writer (group, replica) stored one of its new order ids between the
+/// lookup and the insert, so the decision was taken on stale facts and is taken again on a
+/// fresh lookup, where that order now is a duplicate or a conflict. This is the domain's
+/// re-decision, not a retry of a failed write: transient faults of the write (deadlock, lock
+/// wait timeout, Galera certification failure) are retried inside the store adapter only, and
+/// come back here as a final answer. Each lost race settles the ids it was about, so a few
+/// rounds settle any burst of races; after them the group is answered 503.
+const MAX_DECISION_ROUNDS: usize = 4;
 
 type Answer = Result<SubmitReport, SubmitError>;
 
@@ -338,14 +343,14 @@ pub(super) async fn commit_group(
         }
     }
     let live = unique.iter().filter(|request| request.is_ok()).count();
-    for _ in 0..MAX_INSERT_ATTEMPTS {
+    for _round in 0..MAX_DECISION_ROUNDS {
         let stored = if ids.is_empty() {
             HashMap::new()
         } else {
             match store.stored_fingerprints(&ids).await {
                 Ok(stored) => stored,
-                // The store is down for everyone: each alone would meet the same failure.
-                Err(err @ StoreError::Unavailable(_)) => {
+                // The store is down or busy for everyone: each alone would meet the same.
+                Err(err @ (StoreError::Unavailable(_) | StoreError::Contention(_))) => {
                     return Committed::Answers(answer_all(&unique, &err));
                 }
                 // Say, one corrupt stored row: alone, only the requests naming it fail.
@@ -365,11 +370,15 @@ pub(super) async fn commit_group(
             match inserted {
                 Ok(()) => {}
                 Err(InsertError::AlreadyStored) => {
-                    tracing::debug!("order ids stored concurrently; looking them up again");
+                    tracing::debug!("order ids stored concurrently; deciding again");
                     continue;
                 }
-                // The store is down for everyone: splitting would only multiply the wait.
-                Err(InsertError::Store(err @ StoreError::Unavailable(_))) => {
+                // The store is down for everyone, or the adapter has already retried the lock
+                // conflict as often as it may: writing each request again alone would only be
+                // a second retry loop around the adapter's.
+                Err(InsertError::Store(
+                    err @ (StoreError::Unavailable(_) | StoreError::Contention(_)),
+                )) => {
                     return Committed::Answers(answer_all(&unique, &err));
                 }
                 Err(InsertError::Store(err)) if live > 1 => {
@@ -383,12 +392,9 @@ pub(super) async fn commit_group(
         }
         return Committed::Answers(answers);
     }
-    if live > 1 {
-        Committed::Split
-    } else {
-        let err = StoreError::Contention("concurrent submissions of the same order ids".to_owned());
-        Committed::Answers(answer_all(&unique, &err))
-    }
+    // Not split: alone, each request would get as many rounds again.
+    let err = StoreError::Contention("concurrent submissions of the same order ids".to_owned());
+    Committed::Answers(answer_all(&unique, &err))
 }
 
 /// Each request's answer as if the requests came one after another, and the orders to insert.
@@ -466,14 +472,13 @@ fn answer_all(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
-    use async_trait::async_trait;
     use domain::{CustomerId, ItemId, LineItem, Money, OrderTimestamp};
     use tokio::sync::Semaphore;
 
     use super::*;
-    use crate::ports::{CustomerSummary, ItemKey, PurchasedItem};
+    use crate::use_cases::fake_store::FakeStore;
 
     fn order(id: &str, cents: i64) -> Order {
         Order::new(
@@ -493,95 +498,6 @@ mod tests {
     impl Clock for FixedClock {
         fn now_millis(&self) -> u64 {
             1
-        }
-    }
-
-    /// A store in memory whose inserts wait for a permit of `gate` (when set), fail for an order
-    /// id `poison`, and are counted with the orders each carried.
-    #[derive(Default)]
-    struct FakeStore {
-        stored: Mutex<HashMap<OrderId, Fingerprint>>,
-        lookups: AtomicUsize,
-        inserts: Mutex<Vec<Vec<String>>>,
-        gate: Option<Arc<Semaphore>>,
-        poison: Option<&'static str>,
-        /// The writer panics at an insert holding this id.
-        panic_on: Option<&'static str>,
-        /// At the first insert, another writer stores this order first.
-        race: Mutex<Option<Order>>,
-        down: bool,
-    }
-
-    #[async_trait]
-    impl OrderStore for FakeStore {
-        async fn stored_fingerprints(
-            &self,
-            ids: &[OrderId],
-        ) -> Result<HashMap<OrderId, Fingerprint>, StoreError> {
-            self.lookups.fetch_add(1, Ordering::SeqCst);
-            let stored = self.stored.lock().unwrap();
-            Ok(ids
-                .iter()
-                .filter_map(|id| stored.get(id).map(|f| (id.clone(), *f)))
-                .collect())
-        }
-
-        async fn insert_new(&self, orders: &[Order], _: u64) -> Result<(), InsertError> {
-            if let Some(gate) = &self.gate {
-                gate.acquire().await.unwrap().forget();
-            }
-            let ids: Vec<String> = orders
-                .iter()
-                .map(|o| o.order_id().as_str().into())
-                .collect();
-            self.inserts.lock().unwrap().push(ids.clone());
-            if self.panic_on.is_some_and(|id| ids.iter().any(|i| i == id)) {
-                panic!("a bug in the store");
-            }
-            if let Some(first) = self.race.lock().unwrap().take() {
-                let mut stored = self.stored.lock().unwrap();
-                stored.insert(first.order_id().clone(), first.fingerprint());
-                return Err(InsertError::AlreadyStored);
-            }
-            if self.down {
-                return Err(StoreError::Unavailable("down".into()).into());
-            }
-            if self
-                .poison
-                .is_some_and(|poison| ids.iter().any(|id| id == poison))
-            {
-                return Err(StoreError::Internal("poisoned row".into()).into());
-            }
-            let mut stored = self.stored.lock().unwrap();
-            for order in orders {
-                stored.insert(order.order_id().clone(), order.fingerprint());
-            }
-            Ok(())
-        }
-
-        async fn customer_items(
-            &self,
-            _: &CustomerId,
-            _: Option<ItemKey>,
-            _: usize,
-        ) -> Result<Vec<PurchasedItem>, StoreError> {
-            unimplemented!()
-        }
-
-        async fn customer_exists(&self, _: &CustomerId) -> Result<bool, StoreError> {
-            unimplemented!()
-        }
-
-        async fn customer_summaries(
-            &self,
-            _: Option<CustomerId>,
-            _: usize,
-        ) -> Result<Vec<CustomerSummary>, StoreError> {
-            unimplemented!()
-        }
-
-        async fn ping(&self) -> Result<(), StoreError> {
-            Ok(())
         }
     }
 
@@ -754,25 +670,33 @@ mod tests {
         assert!(stored.contains_key(&OrderId::parse("c").unwrap()));
     }
 
-    #[tokio::test]
-    async fn a_store_down_fails_the_group_once_without_splitting() {
+    /// A group whose insert fails with `failure` for everyone: every request gets it, and the
+    /// group was written once, not again request by request.
+    async fn assert_answered_once(failure: StoreError) {
         let store = FakeStore {
-            down: true,
+            failure: Some(failure.clone()),
             ..FakeStore::default()
         };
         let (a, b) = ([order("a", 1)], [order("b", 1)]);
         let got = answers(&store, &[&a, &b]).await;
-        assert!(
-            got.iter().all(|answer| matches!(
-                answer,
-                Err(SubmitError::Store(StoreError::Unavailable(_)))
-            ))
-        );
+        assert_eq!(got, vec![Err(SubmitError::Store(failure.clone())); 2]);
         assert_eq!(
             store.inserts.lock().unwrap().len(),
             1,
             "tried once, not per request"
         );
+    }
+
+    #[tokio::test]
+    async fn a_store_down_fails_the_group_once_without_splitting() {
+        assert_answered_once(StoreError::Unavailable("down".into())).await;
+    }
+
+    /// The adapter has already retried the deadlock as often as it may: writing each request
+    /// again would be a second retry loop of the same write.
+    #[tokio::test]
+    async fn a_lock_conflict_the_store_gave_up_on_is_answered_without_writing_again() {
+        assert_answered_once(StoreError::Contention("deadlock".into())).await;
     }
 
     /// With one writer held at its insert, requests queue; the next group carries them all in

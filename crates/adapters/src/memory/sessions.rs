@@ -17,10 +17,8 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use application::ports::{SessionStore, SessionStoreUnavailable};
+use application::ports::{SessionStore, SessionStoreUnavailable, session_ttl_secs};
 use async_trait::async_trait;
-
-use crate::session_ttl::ttl_secs;
 
 /// The most live sessions an [`InMemorySessionStore::new`] holds (a few tens of MB with
 /// typical ids and subjects).
@@ -122,8 +120,7 @@ impl SessionStore for InMemorySessionStore {
         subject: &str,
         ttl: Duration,
     ) -> Result<(), SessionStoreUnavailable> {
-        // Same rounding as the Redis store (whole seconds, at least 1), so both behave alike.
-        let ttl = Duration::from_secs(ttl_secs(ttl));
+        let ttl = Duration::from_secs(session_ttl_secs(ttl));
         let now = Instant::now();
         let mut state = self.lock();
         let is_new = !state.sessions.contains_key(session_id);

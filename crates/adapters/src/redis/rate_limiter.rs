@@ -31,7 +31,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::oneshot;
 
-use crate::redis_connection::{RedisSettings, open_client, redact_url};
+use super::connection::{RedisSettings, open_client, redact_url};
 
 pub const RATE_LIMIT_KEY_PREFIX: &str = "om:rl:";
 

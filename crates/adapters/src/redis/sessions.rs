@@ -18,13 +18,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use application::ports::{SessionStore, SessionStoreUnavailable};
+use application::ports::{SessionStore, SessionStoreUnavailable, session_ttl_secs};
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Cmd, FromRedisValue, RedisError};
 use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 
-use crate::redis_connection::{RedisSettings, open_client, redact_url};
-use crate::session_ttl::ttl_secs;
+use super::connection::{RedisSettings, open_client, redact_url};
 
 /// The prefix of every session key.
 pub const SESSION_KEY_PREFIX: &str = "om:session:";
@@ -158,7 +157,7 @@ impl SessionStore for RedisSessionStore {
             .arg(session_key(session_id))
             .arg(user_sessions_key(subject))
             .arg(subject)
-            .arg(ttl_secs(ttl))
+            .arg(session_ttl_secs(ttl))
             .arg(session_id);
         self.query::<i64>("SET", Some(session_id), &cmd).await?;
         Ok(())
