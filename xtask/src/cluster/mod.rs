@@ -1,12 +1,11 @@
 //! `cargo xtask cluster up|test|down`: the scale-out rehearsal. The cluster itself (private
 //! MariaDB and Redis, three replicas of the debug binary, nginx with TLS) is composed by
-//! `testkit::cluster`; `scenarios` is the suite `test` runs on it. `up` keeps a cluster for a
-//! person to try, `down` stops what a crashed `up` left running.
-
-mod scenarios;
+//! `testkit::cluster`; its scenarios are the `cluster_scenarios` tests of the end-to-end suite
+//! (`crates/server/tests/e2e`). `up` keeps a cluster for a person to try, `test` runs the
+//! scenarios, `down` stops what a crashed `up` left running.
 
 use std::fs;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -21,11 +20,14 @@ pub use testkit::cluster::{
     DATABASE, Replica, admin, create_database, create_named_database, random_secret, run_sql,
 };
 
+/// The end-to-end tests of the cluster scenarios.
+const SCENARIOS: &str = "test(/^cluster_scenarios::/)";
+
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
     /// Start MariaDB, Redis, three replicas and nginx (HTTPS), and keep them until Ctrl-C.
     Up,
-    /// Start a cluster, run the scenario suite over HTTPS through nginx, and tear it all down.
+    /// Run the cluster scenarios of the end-to-end suite (each starts and tears down its cluster).
     Test,
     /// Stop what an `up` left running (after a crash of xtask), from target/cluster/state.
     Down,
@@ -34,25 +36,9 @@ pub enum ClusterCommand {
 pub fn run(command: &ClusterCommand) -> Result<()> {
     match command {
         ClusterCommand::Up => up(),
-        ClusterCommand::Test => test(DebugServer::Build),
+        ClusterCommand::Test => crate::cargo::run_e2e(SCENARIOS),
         ClusterCommand::Down => down(),
     }
-}
-
-/// `cargo xtask cluster test` (also a step of `cargo xtask ci`).
-pub fn test(server: DebugServer) -> Result<()> {
-    let started = Instant::now();
-    let mut cluster = Cluster::start(&debug_server(server)?)?;
-    let result = scenarios::run_all(&mut cluster);
-    // Stopped here rather than by Drop, to see errors; Drop covers every early return.
-    let stopped = cluster.stop();
-    eprintln!(
-        "xtask: cluster test {} in {:.1} s (logs in {})",
-        if result.is_ok() { "passed" } else { "FAILED" },
-        started.elapsed().as_secs_f64(),
-        cluster_dir().display()
-    );
-    result.and(stopped)
 }
 
 fn up() -> Result<()> {
