@@ -81,6 +81,24 @@ pub fn debug_server(how: DebugServer) -> Result<PathBuf> {
     Ok(binary)
 }
 
+/// `cargo nextest run` of the end-to-end tests that `filter` selects (cargo builds the binary
+/// they start first).
+pub fn run_e2e(filter: &str) -> Result<()> {
+    let path = crate::preflight::ensure_nextest()?;
+    let mut test = cargo([
+        "nextest",
+        "run",
+        "--package",
+        "order-manager-server",
+        "--test",
+        "e2e",
+        "-E",
+        filter,
+    ]);
+    test.env("PATH", &path);
+    run_inherited(&mut test)
+}
+
 /// Runs `command` with inherited stdio, so its output streams to the terminal, and fails
 /// unless it exits successfully.
 pub fn run_inherited(command: &mut Command) -> Result<()> {

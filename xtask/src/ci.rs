@@ -5,7 +5,7 @@ use testkit::mariadb::MariaDb;
 use testkit::redis::Redis;
 use testkit::stores::REDIS_URL_VAR as TEST_REDIS_URL_VAR;
 
-use crate::cargo::{DebugServer, cargo, run_inherited};
+use crate::cargo::{cargo, run_inherited};
 use crate::preflight;
 use crate::step_timer::StepTimer;
 
@@ -49,6 +49,9 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     // The Python tools of the deployment checks (crates/deploy-checks), which run in the test
     // pass below; the preflight has installed their system tools.
     timer.run("deploy tools", crate::deploy_check::Tools::ensure)?;
+    // schemathesis and playwright-core, for the API contract tests of the end-to-end suite
+    // (crates/server/tests/e2e), which run in the test pass below with the cluster scenarios.
+    crate::api_contract::install_tools(timer)?;
     // Both offer TLS from a CA of their own, and every test reaches them over TLS, verifying
     // the certificate and host name as production does.
     let mariadb = timer.run("mariadb start", MariaDb::start_throwaway)?;
@@ -74,12 +77,6 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
     timer.run("fuzz", || {
         crate::fuzz::run_for(std::time::Duration::from_secs(60))
     })?;
-    // The API against its OpenAPI document: schemathesis and the docs page in Chromium, on the
-    // built binary with SQLite (xtask/src/api_contract.rs).
-    crate::api_contract::run_steps(timer, DebugServer::Reuse)?;
-    // The scale-out rehearsal: its own MariaDB, Redis, three replicas and nginx (HTTPS), after
-    // the stores above are gone; torn down whatever happens.
-    timer.run("cluster test", || crate::cluster::test(DebugServer::Reuse))?;
     // wrk, the font and oha's first build (about four minutes in a fresh clone).
     timer.run("bench tools", crate::bench::ensure_tools)?;
     // A smoke test of the benchmark harness (private stores, every scenario briefly) on the

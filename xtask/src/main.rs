@@ -91,16 +91,18 @@ enum Command {
     /// server serves at GET /openapi.json (a test fails when they differ).
     Openapi,
     /// Test the API against its OpenAPI document: schemathesis (every check, fixed seed, 100
-    /// examples per operation, stateful links) against the built binary, then the docs page in
+    /// examples per operation, stateful links) against the built binary, and the docs page in
     /// headless Chromium (authorize with an API key, "Try it out" on POST /orders).
     ///
     /// schemathesis is installed from PyPI into target/schemathesis-venv, playwright-core from
-    /// npm into target/docs-browser; Chromium is Debian's `chromium`. Also a step of
-    /// `cargo xtask ci`. The screenshot is target/docs-browser/docs.png.
+    /// npm into target/docs-browser; Chromium is Debian's `chromium`. Then runs the
+    /// `api_contract` tests of the end-to-end suite (crates/server/tests/e2e), which `cargo xtask
+    /// ci` runs in its test pass. The screenshot is target/docs-browser/docs.png.
     ApiCheck,
     /// The scale-out rehearsal: three replicas on private MariaDB and Redis behind a real nginx
-    /// (HTTPS, the shipped deploy/nginx configuration). `test` runs the scenario suite (also a
-    /// step of `cargo xtask ci`) and always tears the cluster down; see xtask/src/cluster/.
+    /// (HTTPS, the shipped deploy/nginx configuration), composed by testkit's `cluster`. `test`
+    /// runs the `cluster_scenarios` tests of the end-to-end suite (crates/server/tests/e2e, also
+    /// run by `cargo xtask ci`), each of which starts a cluster and always tears it down.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
     /// Fuzz the body path of POST /orders (the cargo-fuzz target in fuzz/) for --secs seconds

@@ -8,13 +8,13 @@
 //! seconds and before any step runs, the single command that installs them. The package
 //! services are not needed: every test starts its own private instance.
 //!
-//! No other module runs `apt-get`; they locate what is here with [`find_program`] / [`locate`].
+//! No other module runs `apt-get`; they locate what is here with [`find_program`].
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use testkit::programs::{find_program, is_executable};
 
 use crate::cargo::{cargo, cargo_install, path_with, run_inherited, workspace_root};
@@ -292,18 +292,6 @@ fn plan(missing: &[Tool], privilege: Privilege) -> Plan {
         install_line,
         commands,
     }
-}
-
-/// The first of `names`, or an error that says how to get it.
-pub fn locate(tool: Tool, names: &[&str]) -> Result<PathBuf> {
-    find_program(names).ok_or_else(|| {
-        anyhow!(
-            "{} is not installed ({}); `cargo xtask ci` installs it, or: sudo apt-get install {}",
-            names.join(" or "),
-            tool.purpose(),
-            tool.package()
-        )
-    })
 }
 
 /// cargo-nextest, the test runner of `cargo xtask ci`: the one on PATH, else a pinned version

@@ -3,9 +3,11 @@
 //!
 //! Every external process the tests and xtask start is launched here, once: [`mariadb`],
 //! [`redis`], [`nginx`] and [`server`] (the built binary), all on the start/stop/Drop mechanism
-//! of [`process`], on ports from [`ports`], with TLS from [`ca`].
+//! of [`process`], on ports from [`ports`], with TLS from [`ca`]; [`cluster`] composes them into
+//! three replicas behind nginx.
 
 pub mod ca;
+pub mod cluster;
 pub mod instance;
 pub mod logs;
 pub mod mariadb;

@@ -88,11 +88,6 @@ impl Tools {
     pub fn program(&self, name: &str) -> PathBuf {
         self.bin.join(name)
     }
-
-    /// A command running one of the venv's programs.
-    pub fn command(&self, name: &str) -> Command {
-        Command::new(self.program(name))
-    }
 }
 
 fn create_venv(venv: &Path) -> Result<()> {

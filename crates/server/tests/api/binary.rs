@@ -6,74 +6,11 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use testkit::process::Signal;
-use testkit::server::{Launch, Server};
 
 use crate::helpers::SAMPLE;
-
-pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_order-manager");
-pub(crate) const TEST_SECRET: &str = "an-end-to-end-test-secret-of-more-than-32-bytes";
-
-/// `order-manager api-key create`, as a script would run it: the key is all of stdout.
-pub(crate) fn api_key_create(env: &[(&str, &str)], scope: &str) -> String {
-    let mut command = Command::new(BINARY);
-    command
-        .args([
-            "api-key",
-            "create",
-            "--name",
-            "e2e",
-            "--scope",
-            scope,
-            "--scope",
-            "customers:read",
-        ])
-        .env_remove("DATABASE_URL");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let key = String::from_utf8(output.stdout).unwrap();
-    let key = key.trim_end().to_owned();
-    assert!(
-        key.starts_with("omk_") && !key.contains('\n'),
-        "stdout must be only the key: {key}"
-    );
-    key
-}
-
-/// A server process that is killed when dropped, and every line it logged so far.
-pub(crate) type Running = Server;
-
-/// Starts the binary on a free port in `dir`, and reads the port from its JSON log.
-pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Running {
-    let mut launch = Launch::new(BINARY);
-    launch.current_dir = Some(dir.to_path_buf());
-    launch.args = [
-        "--bind",
-        "127.0.0.1:0",
-        "--metrics-bind",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--shutdown-delay-secs",
-        "1",
-    ]
-    .iter()
-    .chain(args)
-    .map(|arg| (*arg).to_owned())
-    .collect();
-    launch.env_remove = vec!["DATABASE_URL".to_owned()];
-    launch.env = env
-        .iter()
-        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-        .collect();
-    Server::start(launch).unwrap_or_else(|err| panic!("{err:#}"))
-}
+pub(crate) use crate::shared::built_binary::{
+    BINARY, Running, TEST_SECRET, api_key_create, api_key_create_in, create_database, start,
+};
 
 async fn sample_round_trip(server: &Running, key: &str) {
     let client = crate::helpers::client_builder().build().unwrap();
@@ -99,25 +36,6 @@ async fn sample_round_trip(server: &Running, key: &str) {
         items,
         json!({"items":[{"customerId":"01","itemId":"20201","costEur":2}]})
     );
-}
-
-/// The same, in a directory with the embedded default database.
-pub(crate) fn api_key_create_in(dir: &std::path::Path) -> String {
-    let output = Command::new(BINARY)
-        .current_dir(dir)
-        .args(["api-key", "create", "--name", "e2e", "--scope", "admin"])
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .trim_end()
-        .to_owned()
 }
 
 pub(crate) fn sigterm(server: &Running) {
@@ -284,15 +202,6 @@ async fn on_mysql_it_migrates_on_command_and_serves() {
     let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
     sample_round_trip(&server, &key).await;
     assert!(!dir.path().join("data").exists(), "no SQLite file on MySQL");
-}
-
-pub(crate) async fn create_database(server_url: &str, name: &str) {
-    use sea_orm::{ConnectionTrait, Database};
-    let db = Database::connect(server_url).await.unwrap();
-    db.execute_unprepared(&format!("CREATE DATABASE `{name}`"))
-        .await
-        .unwrap();
-    db.close().await.unwrap();
 }
 
 /// The kernel's high-water mark of a process's resident memory, in MiB.

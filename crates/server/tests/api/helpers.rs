@@ -2,6 +2,8 @@ use clap::Parser;
 use domain::Scope;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
+
+pub use crate::shared::problem::assert_problem;
 use server::cli::{Cli, ServeArgs};
 use server::startup::Application;
 use server::wiring::Stores;
@@ -60,9 +62,9 @@ pub async fn spawn_app_on(url: &str, data: tempfile::TempDir, args: &[&str]) -> 
     }
 }
 
-/// Every HTTP client of the tests. The workspace build unifies reqwest's features, and the
-/// cluster suite in xtask turns on `rustls-no-provider`; without a process-wide crypto provider
-/// reqwest would then panic when building even a plain-HTTP client.
+/// Every HTTP client of the tests. This package's dev reqwest has `rustls-no-provider` for the
+/// e2e target's HTTPS to nginx, and the features are the same for both test targets; without a
+/// process-wide crypto provider reqwest would then panic when building even a plain-HTTP client.
 pub fn client_builder() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -147,20 +149,6 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
-}
-
-/// Asserts an RFC 9457 answer with the given status, and returns its body.
-pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
-    assert_eq!(response.status(), status);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], json!(status.as_u16()));
-    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
-    body
 }
 
 /// An order of `items` items costing `cost` each.

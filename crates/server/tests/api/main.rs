@@ -1,5 +1,6 @@
-//! HTTP tests of the whole app on a random port (SQLite in a temporary directory), and
-//! end-to-end tests of the built binary (SQLite, and MariaDB from `cargo xtask ci`).
+//! HTTP tests of the whole app on a random port (SQLite in a temporary directory), and tests of
+//! the built binary alone (SQLite, and MariaDB from `cargo xtask ci`). Scenarios of several
+//! processes (replicas, faults, the cluster) are the `e2e` target's.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic: that is how they fail
 
@@ -8,7 +9,6 @@ mod binary;
 mod body_budget;
 mod bulk;
 mod dev_stack;
-mod faults;
 mod helpers;
 mod hostile_input;
 mod lifecycle;
@@ -16,9 +16,9 @@ mod observability;
 mod openapi;
 mod pagination;
 mod rate_limit;
-mod rate_limit_e2e;
 mod read_customers;
 mod readiness;
-mod replicas;
+#[path = "../shared/mod.rs"]
+mod shared;
 mod store_tls;
 mod submit_orders;

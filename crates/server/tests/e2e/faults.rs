@@ -2,11 +2,11 @@
 //! (SIGKILL) in the middle of a stream of batches sent by a retrying client, and the database
 //! cut under load. Nothing acknowledged is lost or duplicated, no batch is half-stored, and a
 //! dependency that comes back is used again without a restart. Each test prints its counts
-//! (`cargo test faults -- --nocapture`).
+//! (`cargo nextest run -p order-manager-server --test e2e faults --no-capture`).
 //!
 //! Redis stopped under load (`redis_down_under_load_...`): bearer-token requests 503, orders
 //! sent with an API key keep being accepted (the rate limiter decides locally), and sessions work
-//! again without a restart. `replicas.rs` and `rate_limit_e2e.rs` test the same outage from the
+//! again without a restart. `replicas.rs` and `rate_limit_across_replicas.rs` test the same outage from the
 //! sessions' and the limiter's side.
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,8 +18,8 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
-use crate::binary::{Running, TEST_SECRET, api_key_create, create_database, start};
-use crate::readiness::TcpProxy;
+use crate::shared::built_binary::{Running, TEST_SECRET, api_key_create, create_database, start};
+use crate::shared::tcp_proxy::TcpProxy;
 use testkit::redis::Redis;
 use testkit::stores::{address, mysql_database_url, mysql_server_url};
 
@@ -213,7 +213,7 @@ async fn sigkill_while_write_groups_are_in_flight_loses_and_duplicates_nothing()
                 key.clone(),
             );
             tokio::spawn(async move {
-                let http = crate::helpers::client_builder()
+                let http = crate::support::client_builder()
                     .timeout(Duration::from_secs(10))
                     .build()
                     .unwrap();
@@ -395,7 +395,7 @@ async fn database_down_under_load_fails_fast_and_recovers() {
             server.base().clone(),
         );
         workers.push(tokio::spawn(async move {
-            let http = crate::helpers::client_builder()
+            let http = crate::support::client_builder()
                 .timeout(Duration::from_secs(15))
                 .build()
                 .unwrap();
@@ -498,7 +498,7 @@ async fn database_down_under_load_fails_fast_and_recovers() {
     assert!(down_503 > 0, "no request ran while the database was down");
 
     // The client retries what was not acknowledged; then everything is stored exactly once.
-    let http = crate::helpers::client_builder().build().unwrap();
+    let http = crate::support::client_builder().build().unwrap();
     let unacked = std::mem::take(&mut *unacked.lock().unwrap());
     for &k in &unacked {
         let (_, body) = batch("d", k);
@@ -541,7 +541,7 @@ fn zero_timeouts_and_attempts_are_refused_at_startup() {
         ("--db-operation-timeout-ms", "0"),
         ("--db-transaction-attempts", "0"),
     ] {
-        let output = std::process::Command::new(crate::binary::BINARY)
+        let output = std::process::Command::new(crate::shared::built_binary::BINARY)
             .args(["--bind", "127.0.0.1:0", flag, value])
             .env_remove("DATABASE_URL")
             .output()
@@ -575,13 +575,13 @@ async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
             ("ORDER_MANAGER_RATE_LIMIT_BURST", "100000"),
         ],
     );
-    crate::replicas::user_add(dir.path(), &[("DATABASE_URL", url.as_str())]);
+    crate::support::user_add(dir.path(), &[("DATABASE_URL", url.as_str())]);
     let key = api_key_create(&[("DATABASE_URL", url.as_str())], "orders:write");
-    let http = crate::helpers::client_builder()
+    let http = crate::support::client_builder()
         .timeout(Duration::from_secs(15))
         .build()
         .unwrap();
-    let token = crate::replicas::token(&http, &server).await;
+    let token = crate::support::token(&http, &server).await;
     // Far above the 300 ms Redis timeout: only proves that nothing hangs.
     let bound = Duration::from_secs(3);
 
@@ -646,7 +646,7 @@ async fn redis_down_under_load_keeps_api_keys_working_and_recovers() {
     let restarted_at = Instant::now();
     // Recovery: the first login that works after Redis is back (it needs a session write).
     let recovered_at = loop {
-        let response = crate::replicas::login(&http, &server).await;
+        let response = crate::support::login(&http, &server).await;
         if response.status() == StatusCode::OK {
             break Instant::now();
         }

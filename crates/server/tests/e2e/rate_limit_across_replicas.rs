@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Response, StatusCode};
 use serde_json::json;
 
-use crate::binary::{Running, start};
+use crate::shared::built_binary::{Running, start};
 use testkit::redis::Redis;
 
 const LOGINS_PER_MINUTE: &str = "4";
@@ -124,7 +124,7 @@ async fn replicas_share_one_budget_through_redis_and_fall_back_alone_while_it_is
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start(dir_a.path(), &args, &env);
     let b = start(dir_b.path(), &args, &env);
-    let client = crate::helpers::client_builder()
+    let client = crate::support::client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();

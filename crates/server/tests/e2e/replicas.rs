@@ -1,20 +1,18 @@
 //! End-to-end tests of sessions in Redis with the built binary: two replicas that share them,
 //! and one replica that lives through a Redis outage.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::{Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use testkit::redis::Redis;
 
-use crate::binary::{BINARY, Running, TEST_SECRET, api_key_create_in, create_database, start};
-use crate::helpers::assert_problem;
-
-const USERNAME: &str = "replica-admin";
-const PASSWORD: &str = "a long enough test password";
+use crate::shared::built_binary::{
+    BINARY, Running, TEST_SECRET, api_key_create_in, create_database, start,
+};
+use crate::shared::problem::assert_problem;
+use crate::support::{USERNAME, client, login, login_with, token, user_add, user_command};
 
 /// The longest a request may take while Redis is down: far above the 300 ms Redis timeout the
 /// server is given, only to prove that nothing hangs.
@@ -22,79 +20,6 @@ const OUTAGE_ANSWER_BOUND: Duration = Duration::from_secs(5);
 
 /// How long the server may take to use Redis again once it is back.
 const RECOVERY_BOUND: Duration = Duration::from_secs(10);
-
-/// A client that gives up on a hung server instead of hanging the test.
-fn client() -> reqwest::Client {
-    crate::helpers::client_builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-/// `order-manager user add`, the password on standard input as a script would pipe it.
-pub(crate) fn user_add(dir: &Path, env: &[(&str, &str)]) {
-    user_command(
-        dir,
-        env,
-        &["add", "--username", USERNAME, "--scope", "admin"],
-        Some(PASSWORD),
-    );
-}
-
-/// `order-manager user ...` in `dir`, as an operator runs it (`stdin`: one line, then EOF);
-/// returns stdout, and fails the test on a failed command.
-pub(crate) fn user_command(
-    dir: &Path,
-    env: &[(&str, &str)],
-    args: &[&str],
-    stdin: Option<&str>,
-) -> String {
-    let mut command = Command::new(BINARY);
-    command
-        .current_dir(dir)
-        .arg("user")
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().unwrap();
-    {
-        let mut pipe = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            writeln!(pipe, "{text}").unwrap();
-        }
-    } // closed here: the command reads one line, then EOF
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "user {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-pub(crate) async fn login(client: &reqwest::Client, server: &Running) -> Response {
-    client
-        .post(format!("{}/auth/login", server.base()))
-        .json(&json!({"username": USERNAME, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Logs in and returns the bearer token.
-pub(crate) async fn token(client: &reqwest::Client, server: &Running) -> String {
-    let response = login(client, server).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["token_type"], json!("Bearer"), "{body}");
-    assert!(body["expires_in"].as_u64().is_some_and(|s| s > 0), "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
-}
 
 async fn summaries_with_token(client: &reqwest::Client, server: &Running, token: &str) -> Response {
     client
@@ -288,15 +213,6 @@ async fn redis_outage_answers_503_and_recovers_without_restart() {
     let response = logout(&client, &server, &fresh).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_token_refused(summaries_with_token(&client, &server, &fresh).await).await;
-}
-
-async fn login_with(client: &reqwest::Client, server: &Running, password: &str) -> Response {
-    client
-        .post(format!("{}/auth/login", server.base()))
-        .json(&json!({"username": USERNAME, "password": password}))
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Disabling a user, changing its password or revoking its sessions ends every session of the

@@ -1,9 +1,12 @@
-//! The scenario suite of `cargo xtask cluster test`, over HTTPS through nginx (and, to pin a
+//! The cluster scenarios (`cargo xtask cluster test`): three replicas on private MariaDB and
+//! Redis behind nginx (`testkit::cluster`), reached over HTTPS through nginx (and, to pin a
 //! request to one replica, straight to a replica's port). Clients bind their own loopback
 //! address (127.0.0.2 and up), so each is a distinct client IP for nginx and the replicas.
+//! The scenarios share one cluster and run in order: each leaves it as the next expects.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -11,9 +14,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use testkit::cluster::{ADMIN_PASSWORD, ADMIN_USER, Cluster, cluster_dir};
 use tokio::sync::Mutex;
 
-use super::{ADMIN_PASSWORD, ADMIN_USER, Cluster};
+use crate::shared::built_binary::BINARY;
+use crate::support::{client_builder, send_login};
 
 /// Customers per load scenario.
 const CUSTOMERS: usize = 12;
@@ -26,16 +31,32 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts per batch before it counts as failed.
 const MAX_ATTEMPTS: u32 = 30;
 
-pub fn run_all(cluster: &mut Cluster) -> Result<()> {
-    // Before any client: reqwest is built without a default provider (STACK.md: ring).
-    let _ = rustls::crypto::ring::default_provider().install_default();
+/// Starts a cluster, runs every scenario on it, and tears it all down whatever happened.
+#[test]
+fn three_replicas_behind_nginx_share_sessions_and_limits_and_lose_nothing_to_restarts() -> Result<()>
+{
+    let started = Instant::now();
+    let mut cluster = Cluster::start(Path::new(BINARY))?;
+    let result = run_all(&mut cluster);
+    // Stopped here rather than by Drop, to see errors; Drop covers every early return.
+    let stopped = cluster.stop();
+    eprintln!(
+        "cluster: scenarios {} in {:.1} s (logs in {})",
+        if result.is_ok() { "passed" } else { "FAILED" },
+        started.elapsed().as_secs_f64(),
+        cluster_dir().display()
+    );
+    result.and(stopped)
+}
+
+fn run_all(cluster: &mut Cluster) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async {
-        let step = |name: &str| eprintln!("\nxtask: cluster scenario: {name}");
+        let step = |name: &str| eprintln!("\ncluster: scenario: {name}");
         step("sessions are shared, and logout revokes a token everywhere");
         sessions(cluster).await.context("scenario: sessions")?;
         step("one rate-limit budget across replicas, keyed by the real client IP");
@@ -57,7 +78,7 @@ pub fn run_all(cluster: &mut Cluster) -> Result<()> {
 /// A client from 127.0.0.`host` that trusts only the cluster's CA.
 fn client(cluster: &Cluster, host: u8, timeout: Duration) -> Result<Client> {
     let ca = reqwest::Certificate::from_pem(&cluster.nginx.ca_pem)?;
-    Ok(Client::builder()
+    Ok(client_builder()
         .tls_certs_only([ca])
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)))
         .timeout(timeout)
@@ -66,11 +87,7 @@ fn client(cluster: &Cluster, host: u8, timeout: Duration) -> Result<Client> {
 }
 
 async fn login(client: &Client, base: &str) -> Result<String> {
-    let response = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD}))
-        .send()
-        .await?;
+    let response = send_login(client, base, ADMIN_USER, ADMIN_PASSWORD).await?;
     let status = response.status();
     let body: Value = response.json().await?;
     ensure!(status == StatusCode::OK, "login on {base}: {status} {body}");
@@ -128,7 +145,7 @@ async fn sessions(cluster: &Cluster) -> Result<()> {
         "nginx after logout: {status}"
     );
     eprintln!(
-        "xtask:   token from replica 0 accepted by replicas 0-2 and through nginx; \
+        "cluster:   token from replica 0 accepted by replicas 0-2 and through nginx; \
          after logout refused (401) by all"
     );
     Ok(())
@@ -221,7 +238,7 @@ async fn rate_limit(cluster: &Cluster) -> Result<()> {
     let status = failed_login(&b, &nginx, None).await?;
     ensure!(status == StatusCode::UNAUTHORIZED, "client B: {status}");
     eprintln!(
-        "xtask:   client 127.0.0.3: {allowed} attempts allowed (4 via nginx, 2 on each replica), \
+        "cluster:   client 127.0.0.3: {allowed} attempts allowed (4 via nginx, 2 on each replica), \
          then 429 on every replica and through nginx, also with spoofed X-Forwarded-For; \
          client 127.0.0.4 unaffected"
     );
@@ -353,18 +370,18 @@ async fn load_client(
                     } else {
                         counters.other.fetch_add(1, Ordering::Relaxed);
                     }
-                    eprintln!("xtask:   client {id}: POST /orders answered {status}: {text}");
+                    eprintln!("cluster:   client {id}: POST /orders answered {status}: {text}");
                     if !(status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS) {
                         break;
                     }
                 }
                 Err(err) if err.is_timeout() => {
                     counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("xtask:   client {id}: POST /orders timed out");
+                    eprintln!("cluster:   client {id}: POST /orders timed out");
                 }
                 Err(err) => {
                     counters.connection_errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("xtask:   client {id}: POST /orders failed: {err:#}");
+                    eprintln!("cluster:   client {id}: POST /orders failed: {err:#}");
                 }
             }
         }
@@ -395,7 +412,7 @@ async fn load_client(
                     } else {
                         counters.other.fetch_add(1, Ordering::Relaxed);
                     }
-                    eprintln!("xtask:   client {id}: GET /customers/summaries answered {status}");
+                    eprintln!("cluster:   client {id}: GET /customers/summaries answered {status}");
                 }
                 Err(err) => {
                     if err.is_timeout() {
@@ -403,7 +420,7 @@ async fn load_client(
                     } else {
                         counters.connection_errors.fetch_add(1, Ordering::Relaxed);
                     }
-                    eprintln!("xtask:   client {id}: GET /customers/summaries failed: {err:#}");
+                    eprintln!("cluster:   client {id}: GET /customers/summaries failed: {err:#}");
                 }
             }
         }
@@ -591,7 +608,7 @@ async fn verify(cluster: &Cluster, prefix: &str, ledger: &Ledger) -> Result<(u64
         .count();
     ensure!(unknown == 0, "{unknown} stored items of orders never sent");
     eprintln!(
-        "xtask:   read back {customers} customers, {} items through the API (paginated): \
+        "cluster:   read back {customers} customers, {} items through the API (paginated): \
          summaries equal the sums recomputed from the items",
         stored.len()
     );
@@ -601,7 +618,7 @@ async fn verify(cluster: &Cluster, prefix: &str, ledger: &Ledger) -> Result<(u64
 fn report(name: &str, counters: &Counters, lost: u64, duplicated: u64, orders: usize) {
     let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
     eprintln!(
-        "xtask:   {name}: requests sent {}, acknowledged {}, retried {}, failed {}; orders \
+        "cluster:   {name}: requests sent {}, acknowledged {}, retried {}, failed {}; orders \
          acknowledged {orders}, lost {lost}, duplicated {duplicated}; (5xx {}, connection errors \
          {}, timeouts {}, other answers {}, reads {})",
         get(&counters.sent),
@@ -629,21 +646,21 @@ async fn kill_and_restart(cluster: &mut Cluster) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let started = Instant::now();
     blocking(|| cluster.replicas[0].kill())?;
-    eprintln!("xtask:   replica 0 SIGKILLed");
+    eprintln!("cluster:   replica 0 SIGKILLed");
     tokio::time::sleep(Duration::from_millis(1000)).await;
     blocking(|| cluster.replicas[1].terminate())?;
     eprintln!(
-        "xtask:   replica 1 stopped by SIGTERM after {:.1} s",
+        "cluster:   replica 1 stopped by SIGTERM after {:.1} s",
         started.elapsed().as_secs_f64()
     );
     blocking(|| cluster.replicas[1].restart())?;
     eprintln!(
-        "xtask:   replica 1 back and ready after {:.1} s",
+        "cluster:   replica 1 back and ready after {:.1} s",
         started.elapsed().as_secs_f64()
     );
     blocking(|| cluster.replicas[0].restart())?;
     eprintln!(
-        "xtask:   replica 0 back and ready after {:.1} s",
+        "cluster:   replica 0 back and ready after {:.1} s",
         started.elapsed().as_secs_f64()
     );
     cluster.write_state()?;
@@ -680,7 +697,7 @@ async fn rolling_restart(cluster: &mut Cluster) -> Result<()> {
         blocking(|| cluster.replicas[index].terminate())?;
         blocking(|| cluster.replicas[index].restart())?;
         eprintln!(
-            "xtask:   replica {index} restarted (SIGTERM, drained, back and ready) at {:.1} s",
+            "cluster:   replica {index} restarted (SIGTERM, drained, back and ready) at {:.1} s",
             started.elapsed().as_secs_f64()
         );
         // nginx skips a replica for fail_timeout (2 s) after it refused a connection.
