@@ -8,11 +8,16 @@ use super::http_run::{HttpRun, round};
 use super::machine::machine;
 use super::plan::Plan;
 
+/// Every figure of a run so far.
 #[derive(Debug, Default)]
 pub struct Report {
+    /// report.json's sections by name (`ingest`, `reads`, `memory`, ...).
     pub sections: Map<String, Value>,
+    /// The chart's bars, in the order the scenarios ran.
     chart: Vec<Value>,
+    /// Each target with what was measured and whether it was met.
     pub targets: Vec<Value>,
+    /// `section.key` and value of every ratio, for report.md's table.
     pub ratios: Vec<(String, f64)>,
 }
 
