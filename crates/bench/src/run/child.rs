@@ -16,28 +16,34 @@ pub fn bench_tool(binary: &Path, args: &[String]) -> Result<Value> {
 }
 
 /// An admin subcommand of the server binary (`migrate`, `api-key create`) on the database at
-/// `database_url`: what it printed on stdout.
+/// `database_url`: what it printed on stdout. Its log is shown only when it fails.
 pub fn admin(binary: &Path, database_url: &str, args: &[&str]) -> Result<String> {
-    capture(
+    output_of(
         Command::new(binary)
             .args(args)
-            .env("DATABASE_URL", database_url),
+            .env("DATABASE_URL", database_url)
+            .stderr(Stdio::piped()),
         &format!("order-manager {}", args.join(" ")),
     )
 }
 
 /// Runs to completion and returns stdout; stderr is passed through.
 pub fn capture(command: &mut Command, name: &str) -> Result<String> {
+    output_of(command.stderr(Stdio::inherit()), name)
+}
+
+/// Runs to completion and returns stdout; what it printed is the error when it fails.
+fn output_of(command: &mut Command, name: &str) -> Result<String> {
     let output = command
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("could not run {name}"))?;
     if !output.status.success() {
         bail!(
-            "{name} failed ({}): {}",
+            "{name} failed ({}): {}{}",
             output.status,
-            String::from_utf8_lossy(&output.stdout)
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())

@@ -109,6 +109,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let out_dir = &args.out_dir;
     fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
 
+    // The server runs in `out_dir`: a relative path would name another file there.
+    let server_binary = fs::canonicalize(&args.server_binary)
+        .with_context(|| format!("no server binary at {}", args.server_binary.display()))?;
+
     let mariadb = MariaDb::start_throwaway()?;
     let redis = Redis::start_throwaway()?;
     let Service {
@@ -117,7 +121,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         database_url,
         api_key,
     } = Service::start(
-        &args.server_binary,
+        &server_binary,
         &mariadb.url(),
         &redis.url(),
         &plan,
@@ -132,7 +136,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         database_url,
         server_url: mariadb.url(),
         bench_tool: std::env::current_exe().context("cannot find order-manager-bench itself")?,
-        server_binary: args.server_binary.clone(),
+        server_binary,
         oha: args.oha.clone(),
         lua_script: lua_script(),
         server,
