@@ -78,16 +78,19 @@ fn run_steps(timer: &mut StepTimer) -> Result<()> {
         crate::fuzz::run_for(std::time::Duration::from_secs(60))
     })?;
     // wrk, the font and oha's first build (about four minutes in a fresh clone).
-    timer.run("bench tools", crate::bench::ensure_tools)?;
+    timer.run("bench tools", || crate::bench::ensure_tools().map(drop))?;
     // A smoke test of the benchmark harness (private stores, every scenario briefly) on the
     // debug build the tests made: a release build would add five minutes to CI for figures
     // nobody reads. The figures to publish come from a full `cargo xtask bench`.
     timer.run("bench --quick", || {
-        crate::bench::run(&crate::bench::BenchArgs {
-            quick: true,
-            dev_build: true,
-            server_env: Vec::new(),
-        })
+        crate::bench::run(
+            &crate::bench::BenchArgs {
+                quick: true,
+                dev_build: true,
+                server_env: Vec::new(),
+            },
+            DebugServer::Reuse,
+        )
     })
 }
 

@@ -45,7 +45,8 @@ enum Command {
     ///
     /// Starts a private MariaDB and Redis and the server on them with API-key authentication;
     /// loads with wrk and oha on 127.0.0.1. Writes target/bench/report.{md,json} and chart.svg;
-    /// a full run (without --quick) also rewrites docs/benchmarks.md. See xtask/src/bench/.
+    /// a full run (without --quick) also rewrites docs/benchmarks.md. The harness is
+    /// `order-manager-bench run` (crates/bench/src/run/); xtask installs the tools and builds.
     Bench(bench::BenchArgs),
     /// Start a private, throwaway MariaDB and keep it running until Ctrl-C.
     ///
@@ -148,7 +149,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     }
     match command {
         Command::Ci => ci::run(),
-        Command::Bench(args) => bench::run(&args),
+        Command::Bench(args) => bench::run(&args, cargo::DebugServer::Build),
         Command::Mariadb => store_command::run_mariadb(),
         Command::Redis => store_command::run_redis(),
         Command::Dev(args) => dev::run(&args),

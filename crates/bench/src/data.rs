@@ -1,5 +1,5 @@
 //! The synthetic orders every benchmark phase uses. The wrk script that feeds the service
-//! (`xtask/src/bench/ingest.lua`) builds the same shape: customers `c` + zero-padded number,
+//! (`crates/bench/src/run/wrk.lua`) builds the same shape: customers `c` + zero-padded number,
 //! three items per order, costs from 0.01 to 999.99 EUR.
 
 use anyhow::{Context, Result};

@@ -1,11 +1,13 @@
-//! `order-manager-bench`: the parts of `cargo xtask bench` that talk to MariaDB directly or
-//! draw; xtask runs the service, the load generators and writes the report.
-//! Each command prints one JSON object on stdout.
+//! `order-manager-bench`: the benchmark harness behind `cargo xtask bench` (`run`: the stores,
+//! the service, the load generators and the report), and the parts it runs as processes of
+//! their own: those that talk to MariaDB directly, and the chart. Each of those prints one JSON
+//! object on stdout.
 
 mod bulk;
 mod ceiling;
 mod chart;
 mod data;
+mod run;
 mod seed;
 mod statements;
 
@@ -16,7 +18,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "order-manager-bench",
-    about = "Benchmark helpers for `cargo xtask bench`."
+    about = "The benchmark harness behind `cargo xtask bench`, and its helpers."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,6 +27,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Measure the service against MariaDB's own ceiling: private stores, the server, every
+    /// scenario, and the report (what `cargo xtask bench` runs once it has built the binaries).
+    Run(run::RunArgs),
+    #[command(flatten)]
+    Helper(Helper),
+}
+
+/// The subcommands the harness runs as processes of their own.
+#[derive(Debug, Subcommand)]
+enum Helper {
     /// Write seeded orders (and their aggregates) straight into the tables.
     Seed(seed::SeedArgs),
     /// The ingest ceiling: the service's write statements, without the service.
@@ -39,15 +51,13 @@ enum Command {
     Chart(chart::ChartArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Seed(args) => seed::run(&args).await.map(Some),
-        Command::IngestCeiling(args) => ceiling::ingest(&args).await.map(Some),
-        Command::ReadCeiling(args) => ceiling::read(&args).await.map(Some),
-        Command::ImportFile(args) => bulk::write_file(&args).map(Some),
-        Command::ImportCeiling(args) => bulk::ceiling(&args).await.map(Some),
-        Command::Chart(args) => chart::run(&args).map(|()| None),
+        // Synchronous: it waits for processes, and starts a runtime only for its own statements.
+        Command::Run(args) => run::run(&args).map(|()| None),
+        Command::Helper(helper) => tokio::runtime::Runtime::new()
+            .map_err(anyhow::Error::from)
+            .and_then(|runtime| runtime.block_on(run_helper(helper))),
     };
     match result {
         Ok(Some(json)) => {
@@ -59,5 +69,17 @@ async fn main() -> ExitCode {
             eprintln!("order-manager-bench: error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Its JSON, for the helpers that print one.
+async fn run_helper(helper: Helper) -> anyhow::Result<Option<serde_json::Value>> {
+    match helper {
+        Helper::Seed(args) => seed::run(&args).await.map(Some),
+        Helper::IngestCeiling(args) => ceiling::ingest(&args).await.map(Some),
+        Helper::ReadCeiling(args) => ceiling::read(&args).await.map(Some),
+        Helper::ImportFile(args) => bulk::write_file(&args).map(Some),
+        Helper::ImportCeiling(args) => bulk::ceiling(&args).await.map(Some),
+        Helper::Chart(args) => chart::run(&args).map(|()| None),
     }
 }

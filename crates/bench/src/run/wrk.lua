@@ -5,7 +5,7 @@
 --   items:  GET /customers/{id}/items for a random existing customer;
 --   get:    GET BENCH_PATH.
 -- Any answer but the expected status (201 for ingest, 200 otherwise) is counted, and done()
--- prints one line "BENCH_JSON {...}" that xtask reads.
+-- prints one line "BENCH_JSON {...}" that the harness reads (crates/bench/src/run/wrk.rs).
 
 local mode = os.getenv("BENCH_MODE")
 local batch = tonumber(os.getenv("BENCH_BATCH") or "1")

@@ -10,11 +10,12 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use super::Bench;
-use super::load::{bench_tool, round};
-use super::report::Report;
-use super::rss::RssSampler;
-use crate::cluster::{admin, create_named_database};
+use crate::run::Bench;
+use crate::run::child::{admin, bench_tool};
+use crate::run::database::create_database;
+use crate::run::http_run::round;
+use crate::run::report::Report;
+use crate::run::rss::RssSampler;
 
 /// `order-manager import`'s transaction: the submit limit of 1000 orders (3,000 items, under
 /// the import's 5,000-item chunk).
@@ -32,20 +33,10 @@ pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
     let file = dir
         .unwrap_or_default()
         .join(format!("bench-import-{orders}.ndjson"));
-    let generated = bench_tool(
-        &bench.bench_tool,
-        &[
-            "import-file".into(),
-            "--orders".into(),
-            orders.to_string(),
-            "--customers".into(),
-            bench.plan.customers.to_string(),
-            "--prefix".into(),
-            "imp".into(),
-            "--out".into(),
-            file.display().to_string(),
-        ],
-    )?;
+    let mut args = vec!["import-file".to_owned()];
+    args.extend(the_orders(bench, orders));
+    args.extend(["--out".into(), file.display().to_string()]);
+    let generated = bench_tool(&bench.bench_tool, &args)?;
     // Each run writes into an empty database of its own, and the two take turns (whichever
     // runs second finds MariaDB still busy with the first one's writes); each keeps its best.
     let rounds = if bench.plan.quick { 1 } else { 2 };
@@ -55,7 +46,10 @@ pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
         for ceiling_now in [round % 2 == 1, round % 2 == 0] {
             let database = fresh_database(bench, &format!("bulk_{round}_{ceiling_now}"))?;
             if ceiling_now {
-                eprintln!("xtask: bench: import raw ceiling, round {}", round + 1);
+                eprintln!(
+                    "order-manager-bench: import raw ceiling, round {}",
+                    round + 1
+                );
                 let run = import_ceiling(bench, &database, orders)?;
                 let per_s = run["orders_per_s"].as_f64().unwrap_or(0.0);
                 if per_s > ceiling_orders_per_s {
@@ -64,7 +58,7 @@ pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
                 }
             } else {
                 eprintln!(
-                    "xtask: bench: import of {orders} orders ({} items), round {}",
+                    "order-manager-bench: import of {orders} orders ({} items), round {}",
                     orders * ITEMS_PER_ORDER,
                     round + 1
                 );
@@ -106,7 +100,7 @@ pub fn bulk(bench: &mut Bench, report: &mut Report) -> Result<()> {
         peak_rss_mib < 100.0,
     );
 
-    eprintln!("xtask: bench: export of every item");
+    eprintln!("order-manager-bench: export of every item");
     let started = Instant::now();
     let output = Command::new(&bench.server_binary)
         .args(["export", "items", "--format", "csv"])
@@ -141,9 +135,8 @@ fn fresh_database(bench: &Bench, name: &str) -> Result<String> {
         .database_url
         .rsplit_once('/')
         .map_or(bench.database_url.as_str(), |(server, _)| server);
-    create_named_database(server, name)?;
-    let url = format!("{server}/{name}");
-    admin(&bench.server_binary, &url, &["migrate"], None)?;
+    let url = create_database(server, name)?;
+    admin(&bench.server_binary, &url, &["migrate"])?;
     Ok(url)
 }
 
@@ -175,22 +168,30 @@ fn import(bench: &Bench, database: &str, file: &Path, orders: u64) -> Result<(f6
 
 /// The same orders with the service's statements, as many transactions at once as the import.
 fn import_ceiling(bench: &Bench, database: &str, orders: u64) -> Result<serde_json::Value> {
-    bench_tool(
-        &bench.bench_tool,
-        &[
-            "import-ceiling".into(),
-            "--database-url".into(),
-            database.to_owned(),
-            "--orders".into(),
-            orders.to_string(),
-            "--customers".into(),
-            bench.plan.customers.to_string(),
-            "--prefix".into(),
-            "imp".into(),
-            "--chunk-orders".into(),
-            CHUNK_ORDERS.to_string(),
-            "--in-flight".into(),
-            IN_FLIGHT.to_string(),
-        ],
-    )
+    let mut args = vec![
+        "import-ceiling".to_owned(),
+        "--database-url".into(),
+        database.to_owned(),
+    ];
+    args.extend(the_orders(bench, orders));
+    args.extend([
+        "--chunk-orders".into(),
+        CHUNK_ORDERS.to_string(),
+        "--in-flight".into(),
+        IN_FLIGHT.to_string(),
+    ]);
+    bench_tool(&bench.bench_tool, &args)
+}
+
+/// The orders of the file and of the ceiling, the same ones: how many, their customers and the
+/// prefix of their ids.
+fn the_orders(bench: &Bench, orders: u64) -> [String; 6] {
+    [
+        "--orders".into(),
+        orders.to_string(),
+        "--customers".into(),
+        bench.plan.customers.to_string(),
+        "--prefix".into(),
+        "imp".into(),
+    ]
 }
