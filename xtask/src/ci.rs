@@ -3,15 +3,11 @@
 use anyhow::Result;
 use testkit::mariadb::MariaDb;
 use testkit::redis::Redis;
-use testkit::stores::REDIS_URL_VAR as TEST_REDIS_URL_VAR;
+use testkit::stores::{MYSQL_URL_VAR as TEST_MYSQL_URL_VAR, REDIS_URL_VAR as TEST_REDIS_URL_VAR};
 
-use crate::cargo::{cargo, run_inherited};
+use crate::cargo::{DebugServer, cargo, run_inherited};
 use crate::preflight;
 use crate::step_timer::StepTimer;
-
-/// The variable the MySQL-backed tests read: a server URL without a database name, since each
-/// test creates its own randomly named database.
-pub const TEST_MYSQL_URL_VAR: &str = "ORDER_MANAGER_TEST_MYSQL_URL";
 
 pub fn run() -> Result<()> {
     let mut timer = StepTimer::default();

@@ -15,10 +15,8 @@ use testkit::cluster::{ADMIN_PASSWORD, ADMIN_USER, Cluster, cluster_dir};
 use crate::cargo::{DebugServer, debug_server};
 use crate::signals;
 
-// What `cargo xtask dev` and `cargo xtask bench` take from the cluster's composition.
-pub use testkit::cluster::{
-    DATABASE, Replica, admin, create_database, create_named_database, random_secret, run_sql,
-};
+// What `cargo xtask dev` takes from the cluster's composition.
+pub use testkit::cluster::{DATABASE, admin, random_secret};
 
 /// The end-to-end tests of the cluster scenarios.
 const SCENARIOS: &str = "test(/^cluster_scenarios::/)";
