@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use testkit::ca::TestCa;
 
 use crate::command::{describe_output, output};
 use crate::tools::{INSTALL_DEPLOY_TOOLS, system_program};
@@ -69,38 +70,14 @@ pub fn check(root: &Path) -> Result<()> {
         .with_context(|| format!("cannot read {}", site.display()))?;
     check_tls_policy(&conf)?;
     let nginx = system_program("nginx", "nginx", INSTALL_DEPLOY_TOOLS)?;
-    let openssl = system_program("openssl", "openssl", INSTALL_DEPLOY_TOOLS)?;
     let scratch = tempfile::Builder::new()
         .prefix("deploy-checks-nginx-")
         .tempdir()
         .context("cannot create a temporary directory")?;
-    let certificate = scratch.path().join("tls.crt");
-    let key = scratch.path().join("tls.key");
-    let made = output(
-        Command::new(openssl)
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-            ])
-            .arg(&key)
-            .arg("-out")
-            .arg(&certificate),
-    );
-    let made = made.context("openssl is needed for nginx -t's test certificate")?;
-    if !made.status.success() {
-        bail!(
-            "openssl could not make a test certificate:\n{}",
-            describe_output(&made)
-        );
-    }
+    // nginx -t loads the certificate and key, so they must be real: the test kit's CA makes them.
+    let ca = TestCa::make(scratch.path()).context("nginx -t needs a test certificate")?;
+    let certificate = ca.server_certificate();
+    let key = ca.server_key();
     let upstream = "server 127.0.0.1:18080;\nserver 127.0.0.1:18081;\n";
     let tls = format!(
         "listen 127.0.0.1:18443 ssl;\nssl_certificate {};\nssl_certificate_key {};\n",

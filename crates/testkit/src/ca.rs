@@ -5,9 +5,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::programs;
 
@@ -113,20 +113,10 @@ impl TestCa {
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
-    let output = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .context("could not run openssl")?;
-    if !output.status.success() {
-        bail!(
-            "openssl {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+    programs::run_to_success(
+        Command::new("openssl").args(args).current_dir(dir),
+        &format!("openssl {}", args.join(" ")),
+    )
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use crate::mariadb::MariaDb;
 use crate::nginx::Nginx;
 use crate::ports::free_port;
 use crate::process::OnDrop;
-use crate::programs::locate;
+use crate::programs::{locate, run_to_success};
 use crate::redis::Redis;
 use crate::server::{Launch, Ready, Server};
 
@@ -288,28 +288,21 @@ pub fn run_sql(url: &str, sql: &str) -> Result<()> {
         .next()
         .ok_or_else(|| anyhow!("no port in {url}"))?;
     let client = locate(&["mariadb", "mysql"], "mariadb-client")?;
-    let output = Command::new(client)
-        .args([
-            "--no-defaults",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            port,
-            "-u",
-            "root",
-            "-e",
-        ])
-        .arg(sql)
-        .stdin(Stdio::null())
-        .output()
-        .context("could not run the MariaDB client")?;
-    if !output.status.success() {
-        bail!(
-            "`{sql}` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
+    run_to_success(
+        Command::new(client)
+            .args([
+                "--no-defaults",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                port,
+                "-u",
+                "root",
+                "-e",
+            ])
+            .arg(sql),
+        &format!("`{sql}`"),
+    )
 }
 
 /// An admin subcommand of the binary (`migrate`, `user add`, `api-key create`), with `stdin` as

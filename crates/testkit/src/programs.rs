@@ -4,8 +4,9 @@ use std::env;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 
 /// The first of `names` found on PATH, then in the system directories (a non-root PATH often
 /// lacks /usr/sbin, where Debian puts mariadbd and nginx).
@@ -37,4 +38,17 @@ pub fn locate(names: &[&str], package: &str) -> Result<PathBuf> {
 pub fn is_executable(path: &Path) -> bool {
     fs::metadata(path)
         .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs `command` to its end with no input; an error, with what it printed on stderr, when it
+/// cannot start or exits with a failure. `what` names it in the error.
+pub fn run_to_success(command: &mut Command, what: &str) -> Result<()> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("could not run {what}"))?;
+    if !output.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(())
 }
