@@ -152,6 +152,9 @@ impl Process {
             return Ok(Some(Stopped::Exited(status)));
         }
         let signal = self.stop_with.signal;
+        // A frozen child (a test's SIGSTOP) would leave the stop signal pending until the
+        // timeout: thawed first, it stops at once.
+        let _ = signals::send(child.id(), Signal::SIGCONT);
         if let Err(err) = signals::send(child.id(), signal) {
             // Reaped below either way: a child that cannot be signalled is killed.
             let _ = child.kill();

@@ -166,10 +166,10 @@ impl SubmitOrders {
         let Some(deadline) = self.deadline else {
             return stored.await;
         };
-        // Giving up drops the submission wherever it is: still queued, it is never written;
-        // in a transaction not yet committed, that rolls back. A write that commits anyway
-        // after the deadline is harmless: the client retries on the 503 and gets its orders
-        // back as `duplicates`.
+        // Giving up while still queued means never written. A group already taken is written
+        // on a task of its own, which the deadline does not stop: its commit may come after
+        // this 503. That is why a 503 means "outcome unknown, send the same batch again"
+        // (README): the retry gets the committed orders back as `duplicates`.
         tokio::time::timeout(deadline, stored)
             .await
             .unwrap_or_else(|_| {

@@ -23,7 +23,9 @@ pub struct SubmitReport {
     pub duplicates: usize,
 }
 
-/// Why a batch was not stored. In every case nothing of it was written.
+/// Why a batch was not stored. Nothing of it was written, except after a `Store` error, whose
+/// outcome may be unknown (a deadline passed while its write went on): the client sends the
+/// same batch again and learns it from `duplicates`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SubmitError {
     #[error("a batch must contain at least one order")]

@@ -349,11 +349,12 @@ pub(super) async fn commit_group(
         } else {
             match store.stored_fingerprints(&ids).await {
                 Ok(stored) => stored,
-                // The store is down or busy for everyone: each alone would meet the same.
-                Err(err @ (StoreError::Unavailable(_) | StoreError::Contention(_))) => {
+                // The store is down for everyone: each alone would meet the same.
+                Err(err @ StoreError::Unavailable(_)) => {
                     return Committed::Answers(answer_all(&unique, &err));
                 }
-                // Say, one corrupt stored row: alone, only the requests naming it fail.
+                // Say, one corrupt stored row, or a lock one request's ids wait on: alone,
+                // only the requests it concerns fail.
                 Err(_) if live > 1 => return Committed::Split,
                 Err(err) => return Committed::Answers(answer_all(&unique, &err)),
             }
@@ -373,14 +374,15 @@ pub(super) async fn commit_group(
                     tracing::debug!("order ids stored concurrently; deciding again");
                     continue;
                 }
-                // The store is down for everyone, or the adapter has already retried the lock
-                // conflict as often as it may: writing each request again alone would only be
-                // a second retry loop around the adapter's.
-                Err(InsertError::Store(
-                    err @ (StoreError::Unavailable(_) | StoreError::Contention(_)),
-                )) => {
+                // The store is down for everyone: each alone would meet the same.
+                Err(InsertError::Store(err @ StoreError::Unavailable(_))) => {
                     return Committed::Answers(answer_all(&unique, &err));
                 }
+                // Any other failure, a lock conflict the adapter gave up on included, may come
+                // from one request's rows (a hot summary row, a Galera certification conflict):
+                // one smaller transaction per request isolates it, so that a request never
+                // fails for another's sake. Not a second retry loop: each of those transactions
+                // is retried by the adapter alone, and a request alone is never split again.
                 Err(InsertError::Store(err)) if live > 1 => {
                     tracing::info!(error = %err, requests = live, "a shared write failed; writing its requests one by one");
                     return Committed::Split;
@@ -392,7 +394,10 @@ pub(super) async fn commit_group(
         }
         return Committed::Answers(answers);
     }
-    // Not split: alone, each request would get as many rounds again.
+    // Other writers kept storing these ids first: alone, a request races only for its own.
+    if live > 1 {
+        return Committed::Split;
+    }
     let err = StoreError::Contention("concurrent submissions of the same order ids".to_owned());
     Committed::Answers(answer_all(&unique, &err))
 }
@@ -692,11 +697,29 @@ mod tests {
         assert_answered_once(StoreError::Unavailable("down".into())).await;
     }
 
-    /// The adapter has already retried the deadlock as often as it may: writing each request
-    /// again would be a second retry loop of the same write.
+    /// A lock conflict the adapter gave up on may be one request's doing: the group is split,
+    /// and each request is written once alone (where, here, it meets the conflict again).
     #[tokio::test]
-    async fn a_lock_conflict_the_store_gave_up_on_is_answered_without_writing_again() {
-        assert_answered_once(StoreError::Contention("deadlock".into())).await;
+    async fn a_lock_conflict_of_a_shared_write_splits_the_group() {
+        let failure = StoreError::Contention("deadlock".into());
+        let store = FakeStore {
+            failure: Some(failure.clone()),
+            ..FakeStore::default()
+        };
+        let (a, b) = ([order("a", 1)], [order("b", 1)]);
+        assert!(matches!(
+            commit_group(&store, &FixedClock, &[&a, &b]).await,
+            Committed::Split
+        ));
+        assert_eq!(
+            commit_one(&store, &FixedClock, &a).await,
+            Err(SubmitError::Store(failure))
+        );
+        assert_eq!(
+            store.inserts.lock().unwrap().len(),
+            2,
+            "once shared, once alone: the request alone is not split again"
+        );
     }
 
     /// With one writer held at its insert, requests queue; the next group carries them all in
